@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// mydocker-runc: runc's command line, thin. Argument shapes live here; each verb's work is a
+// lazily imported module (so `state` and `kill` never load the validators or the image code).
+//
+// Global flags come before the verb in both `--flag value` and `--flag=value` forms, as
+// containerd (go-runc) and podman pass them.
+import { Command, Option } from 'commander';
+import { UnsupportedError, UsageError } from '../errors.js';
+import { fail, type Globals } from './globals.js';
+
+const program = new Command('mydocker-runc');
+program
+  .description('a runc-compatible OCI container runtime')
+  .version(`mydocker-runc version 0.1.0\nspec: 1.2.0`, '-v, --version')
+  .option('--root <dir>', 'root directory for container state', '/run/mydocker-runc')
+  .option('--log <file>', 'write errors and warnings to this file (default: stderr only)')
+  .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']).default('text'))
+  .option('--debug', 'log debug information')
+  .option('--systemd-cgroup', 'use the systemd cgroup driver')
+  .option('--criu <path>', 'path to criu (accepted for compatibility)')
+  .option('--rootless <value>', 'rootless mode: true, false or auto (only false/auto are supported)')
+  .enablePositionalOptions()
+  .showHelpAfterError(false)
+  .configureOutput({ outputError: () => {} })
+  .exitOverride();
+
+const globals = (): Globals => program.opts() as Globals;
+
+/** Run a verb module's default export with parsed arguments, turning any error into one line. */
+function verb(load: () => Promise<{ default: (...a: any[]) => unknown }>) {
+  return async (...args: unknown[]) => {
+    const g = globals();
+    try {
+      const mod = await load();
+      const code = await mod.default(...args.slice(0, -1), g);
+      if (typeof code === 'number') process.exitCode = code;
+    } catch (e) {
+      fail(g, e);
+    }
+  };
+}
+
+program
+  .command('create')
+  .description('create a container')
+  .argument('<container-id>')
+  .option('-b, --bundle <path>', 'path to the bundle directory', '.')
+  .option('--pid-file <path>', 'write the init process pid to this file')
+  .option('--console-socket <path>', 'unix socket that receives the pty master (process.terminal)')
+  .option('--no-pivot', 'do not use pivot_root (for a rootfs on a ramdisk)')
+  .option('--no-new-keyring', 'do not create a new session keyring')
+  .option('--preserve-fds <n>', 'pass N additional fds (3..3+N-1) to the container', '0')
+  .option('-d, --detach', 'accepted for compatibility (create always detaches)')
+  .action(verb(() => import('./verbs/create.js')));
+
+program
+  .command('run')
+  .description('create and start a container, wait for it, delete it')
+  .argument('<container-id>')
+  .option('-b, --bundle <path>', 'path to the bundle directory', '.')
+  .option('--pid-file <path>', 'write the init process pid to this file')
+  .option('--console-socket <path>', 'unix socket that receives the pty master (process.terminal)')
+  .option('-d, --detach', 'detach from the container once it has started')
+  .option('--keep', 'do not delete the container after it exits')
+  .option('--no-pivot', 'do not use pivot_root')
+  .option('--no-new-keyring', 'do not create a new session keyring')
+  .option('--preserve-fds <n>', 'pass N additional fds to the container', '0')
+  .action(verb(() => import('./verbs/run.js')));
+
+program
+  .command('start')
+  .description('start a created container')
+  .argument('<container-id>')
+  .action(verb(() => import('./verbs/start.js')));
+
+program
+  .command('state')
+  .description('print the OCI state of a container')
+  .argument('<container-id>')
+  .action(verb(() => import('./verbs/state.js')));
+
+program
+  .command('kill')
+  .description('send a signal to the container init (default SIGTERM)')
+  .argument('<container-id>')
+  .argument('[signal]', 'signal name or number', 'SIGTERM')
+  .option('-a, --all', 'send the signal to every process of the container')
+  .action(verb(() => import('./verbs/kill.js')));
+
+program
+  .command('delete')
+  .description('delete a container and everything it holds')
+  .argument('<container-id>')
+  .option('-f, --force', 'kill the container first if it is running; no error if it does not exist')
+  .action(verb(() => import('./verbs/delete.js')));
+
+program
+  .command('list')
+  .alias('ls')
+  .description('list containers')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
+  .option('-q, --quiet', 'print only the container ids')
+  .action(verb(() => import('./verbs/list.js')));
+
+program
+  .command('spec')
+  .description('write a default config.json into the bundle directory')
+  .option('-b, --bundle <path>', 'path to the bundle directory', '.')
+  .option('--rootless', 'a spec for a rootless container')
+  .action(verb(() => import('./verbs/spec.js')));
+
+program
+  .command('features')
+  .description('print what this runtime supports (runtime-spec features.md)')
+  .action(verb(() => import('./verbs/features.js')));
+
+program
+  .command('pause')
+  .description('freeze every process of a container')
+  .argument('<container-id>')
+  .action(verb(() => import('./verbs/pause.js')));
+
+program
+  .command('resume')
+  .description('thaw a paused container')
+  .argument('<container-id>')
+  .action(verb(() => import('./verbs/resume.js')));
+
+for (const name of ['checkpoint', 'restore']) {
+  program
+    .command(name)
+    .description(`${name} a container (not supported)`)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(
+      verb(async () => ({
+        default: () => {
+          throw new UnsupportedError(`${name} is not supported by mydocker-runc (no CRIU integration)`);
+        },
+      })),
+    );
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  // commander's own errors (unknown option, missing argument): one line, exit 1 as runc.
+  const err = e as { code?: string; exitCode?: number; message?: string };
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+    process.exitCode = 0;
+  } else if (err.code?.startsWith('commander.')) {
+    fail(globals(), new UsageError((err.message ?? '').replace(/^error: /, '')));
+  } else {
+    fail(globals(), e);
+  }
+}

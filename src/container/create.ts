@@ -1,0 +1,159 @@
+// `create`: from a bundle to an init blocked on exec.fifo, with nothing left behind on failure.
+//
+// Order matters for cleanup: the state directory (with phase "creating") exists before
+// anything else is made, so a runtime killed at any point leaves a container that
+// `delete --force` can remove completely: its cgroup is a function of the recorded spec, the
+// init dies on its own when the sync socket closes, and everything the init mounted lives in
+// the init's own mount namespace.
+import { closeSync, rmSync } from 'node:fs';
+import { cgroupManager } from '../cgroups/index.js';
+import type { CgroupManager } from '../cgroups/manager.js';
+import { RuntimeError, UsageError } from '../errors.js';
+import { runHooks } from '../hooks/run.js';
+import { mkfifo } from '../kernel/files.js';
+import { kill } from '../kernel/process.js';
+import { launchInit, type Launched } from '../process/launch.js';
+import { buildInitConfig, type CreateOptions } from '../process/plan.js';
+import { receive, send, type FromInit } from '../process/protocol.js';
+import { loadBundle } from '../spec/bundle.js';
+import { checkConfig } from '../spec/check.js';
+import type { Spec } from '../spec/generated/types.js';
+import { type PersistedState, readProcStat } from './state.js';
+import { Store, validateId, writeAtomic } from './store.js';
+
+export interface CreateRequest extends CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  /** The init's stdio (default: ours). */
+  stdio?: [number, number, number];
+}
+
+export interface Created {
+  state: PersistedState;
+  launched: Launched;
+  /** What was not applied exactly as asked; the CLI logs them. */
+  warnings: string[];
+}
+
+export function create(store: Store, req: CreateRequest): Created {
+  const id = validateId(req.id);
+  const { bundle, config, rootfs } = loadBundle(req.bundle);
+  checkConfig(config);
+  if (!config.process) throw new UsageError('config.json: /process: is required to create a container');
+  if (req.preserveFds !== undefined && (!Number.isInteger(req.preserveFds) || req.preserveFds < 0)) {
+    throw new UsageError(`--preserve-fds ${req.preserveFds}: must be a non-negative integer`);
+  }
+
+  const dir = store.createDir(id);
+  const cgroupSpec = { id, cgroupsPath: config.linux?.cgroupsPath, systemd: req.systemdCgroup };
+  const state: PersistedState = {
+    version: 1,
+    id,
+    ociVersion: config.ociVersion,
+    bundle,
+    rootfs,
+    created: new Date().toISOString(),
+    phase: 'creating',
+    pid: 0,
+    pidStartTime: '',
+    annotations: config.annotations,
+    cgroup: cgroupSpec,
+    namespaces: Object.fromEntries((config.linux?.namespaces ?? []).map((n) => [n.type, n.path ?? ''])),
+    hooks: { poststart: config.hooks?.poststart, poststop: config.hooks?.poststop },
+    owner: '',
+    pidNamespace: (config.linux?.namespaces ?? []).some((n) => n.type === 'pid'),
+    terminal: config.process.terminal ?? false,
+  };
+  let cgroups: CgroupManager | undefined;
+  let launched: Launched | undefined;
+  const warnings: string[] = [];
+  try {
+    dir.write(state);
+    cgroups = cgroupManager(cgroupSpec);
+    cgroups.create(config.linux?.resources);
+    const fifo = store.fifoPath(id);
+    mkfifo(fifo, 0o622);
+
+    const initConfig = buildInitConfig(config, { ...req, id, bundle, rootfs, fifoPath: fifo, cgroups }, warnings);
+    const pidNs = (config.linux?.namespaces ?? []).find((n) => n.type === 'pid');
+    launched = launchInit({
+      pidNamespace: pidNs ? { path: pidNs.path } : null,
+      stdio: req.stdio ?? [0, 1, 2],
+      preserveFds: req.preserveFds ?? 0,
+    });
+    state.pid = launched.pid;
+    state.pidStartTime = readProcStat(launched.pid)?.startTime ?? '';
+    dir.write(state);
+
+    send(launched.sync, { type: 'config', config: initConfig });
+    expect(launched, 'namespaces');
+    const hookState = { ...ociState(state, 'creating') };
+    runHooks('prestart', config.hooks?.prestart, hookState);
+    runHooks('createRuntime', config.hooks?.createRuntime, hookState);
+    send(launched.sync, { type: 'continue' });
+    expect(launched, 'ready');
+    closeSync(launched.sync);
+
+    state.phase = 'created';
+    dir.write(state);
+    if (req.pidFile) writeAtomic(req.pidFile, String(launched.pid));
+    dir.unlock();
+    return { state, launched, warnings };
+  } catch (e) {
+    if (launched) {
+      try {
+        kill(launched.pid, 9);
+      } catch {
+        /* already gone */
+      }
+      try {
+        closeSync(launched.sync);
+      } catch {
+        /* closed */
+      }
+      waitGone(launched.pid);
+    }
+    try {
+      cgroups?.destroy();
+    } catch {
+      /* best effort: the error that brought us here is the one to report */
+    }
+    rmSync(store.fifoPath(id), { force: true });
+    dir.remove();
+    throw e;
+  }
+}
+
+function expect(l: Launched, type: FromInit['type']): void {
+  const msg = receive<FromInit>(l.sync);
+  if (!msg) throw new RuntimeError('container init exited unexpectedly');
+  if (msg.type === 'error') throw new RuntimeError(msg.message);
+  if (msg.type !== type) throw new RuntimeError(`init protocol: expected ${type}, got ${msg.type}`);
+}
+
+/** Wait (briefly) for a killed process to disappear or turn into a zombie. */
+export function waitGone(pid: number, timeoutMs = 5000): boolean {
+  const deadline = Date.now() + timeoutMs;
+  const sab = new Int32Array(new SharedArrayBuffer(4));
+  for (let delay = 1; Date.now() < deadline; delay = Math.min(delay * 2, 20)) {
+    const ps = readProcStat(pid);
+    if (!ps || ps.state === 'Z' || ps.state === 'X') return true;
+    Atomics.wait(sab, 0, 0, delay);
+  }
+  return false;
+}
+
+/** The OCI state object (runtime.md). */
+export function ociState(st: PersistedState, status: string): Record<string, unknown> {
+  return {
+    ociVersion: st.ociVersion,
+    id: st.id,
+    status,
+    pid: status === 'stopped' ? 0 : st.pid,
+    bundle: st.bundle,
+    annotations: st.annotations ?? {},
+  };
+}
+
+export type { Spec };

@@ -1,0 +1,282 @@
+// The lifecycle verbs other than create: start, state, kill, delete, list, pause, resume.
+// Each rebuilds what it needs from state.json and the kernel; nothing stays resident.
+import { closeSync, existsSync, readSync, rmSync } from 'node:fs';
+import { cgroupManager } from '../cgroups/index.js';
+import type { CgroupManager } from '../cgroups/manager.js';
+import { NotExistError, RuntimeError, StateError } from '../errors.js';
+import { runHooksWarn } from '../hooks/run.js';
+import { KernelError } from '../kernel/ffi.js';
+import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, open } from '../kernel/files.js';
+import { kill as killPid, pidfdOpen, pidfdSendSignal } from '../kernel/process.js';
+import { ociState, waitGone } from './create.js';
+import { assertTransition, deriveStatus, initAlive, type PersistedState, type Status } from './state.js';
+import { Store, type LockedDir } from './store.js';
+
+export interface Container {
+  state: PersistedState;
+  status: Status;
+}
+
+/** Read a container and derive its status (no lock: `state` and `list` never wait). */
+export function load(store: Store, id: string): Container {
+  const state = store.read(id);
+  return { state, status: statusOf(store, state) };
+}
+
+export function statusOf(store: Store, state: PersistedState): Status {
+  let cg: CgroupManager | undefined;
+  return deriveStatus(state, {
+    creatorAlive: () => {
+      const l = store.tryLock(state.id);
+      if (l === null) return true;
+      if (l !== 'gone') l.unlock();
+      return false;
+    },
+    fifoExists: () => existsSync(store.fifoPath(state.id)),
+    frozen: () => {
+      try {
+        cg ??= cgroupManager(state.cgroup);
+        return cg.isFrozen();
+      } catch {
+        return false;
+      }
+    },
+  });
+}
+
+/** The OCI state document for `state`. */
+export function stateJson(store: Store, id: string): Record<string, unknown> {
+  const c = load(store, id);
+  return { ...ociState(c.state, c.status), rootfs: c.state.rootfs, created: c.state.created, owner: c.state.owner };
+}
+
+/** `start`: release the init from exec.fifo, then run poststart hooks. */
+export function start(store: Store, id: string): string[] {
+  const dir = store.lock(id);
+  try {
+    const state = dir.read();
+    const status = statusOf(store, state);
+    if (status === 'stopped') throw new StateError(`cannot start a container that has stopped`);
+    if (status === 'running' || status === 'paused') throw new StateError(`cannot start an already running container`);
+    assertTransition(id, 'start', status);
+    releaseInit(store, state);
+    return runHooksWarn('poststart', state.hooks?.poststart, ociState(state, 'running'));
+  } finally {
+    dir.unlock();
+  }
+}
+
+/**
+ * Open exec.fifo for reading: the init's blocking open(O_WRONLY) returns, it writes one byte
+ * and execs. Non-blocking, so that an init that died meanwhile cannot hang us.
+ */
+function releaseInit(store: Store, state: PersistedState): void {
+  const path = store.fifoPath(state.id);
+  let fd: number;
+  try {
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  } catch (e) {
+    if (e instanceof KernelError && e.code === 'ENOENT') throw new StateError(`cannot start an already running container`);
+    throw e;
+  }
+  try {
+    const buf = Buffer.alloc(1);
+    const sab = new Int32Array(new SharedArrayBuffer(4));
+    for (let delay = 1; ; delay = Math.min(delay * 2, 10)) {
+      try {
+        if (readSync(fd, buf, 0, 1, null) === 1) break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      }
+      if (!initAlive(state)) throw new RuntimeError(`container ${state.id}: the init exited before start`);
+      Atomics.wait(sab, 0, 0, delay);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  rmSync(path, { force: true });
+}
+
+/** `kill`: one signal to the init, or to every process of the container with `all`. */
+export function kill(store: Store, id: string, signal: number, all = false): void {
+  const c = load(store, id);
+  if (c.status === 'stopped' || c.status === 'creating') {
+    if (c.status === 'creating' && c.state.pid > 0 && initAlive(c.state)) {
+      signalInit(c.state, signal);
+      return;
+    }
+    throw new StateError(`container not running`);
+  }
+  if (all) {
+    cgroupManager(c.state.cgroup).signalAll(signal);
+    return;
+  }
+  signalInit(c.state, signal);
+}
+
+/** Signal the init through a pidfd, after checking its start time: a reused pid is never hit. */
+function signalInit(state: PersistedState, signal: number): void {
+  let pidfd: number;
+  try {
+    pidfd = pidfdOpen(state.pid);
+  } catch (e) {
+    if (e instanceof KernelError && e.code === 'ESRCH') throw new StateError('container not running');
+    throw e;
+  }
+  try {
+    if (!initAlive(state)) throw new StateError('container not running');
+    pidfdSendSignal(pidfd, signal);
+  } finally {
+    closeSync(pidfd);
+  }
+}
+
+/**
+ * `delete`: remove a stopped container (state, cgroup) and run its poststop hooks.
+ * With `force`, a live one is killed first, and a missing one is not an error (containerd's
+ * shim calls `delete --force` after every task, even after a failed create).
+ */
+export function remove(store: Store, id: string, force = false): string[] {
+  let dir: LockedDir;
+  try {
+    dir = store.lock(id);
+  } catch (e) {
+    if (e instanceof NotExistError && force) return [];
+    throw e;
+  }
+  try {
+    let state: PersistedState;
+    try {
+      state = dir.read();
+    } catch (e) {
+      // A directory without state.json: a create that died before writing it.
+      if (e instanceof NotExistError) {
+        dir.remove();
+        if (force) return [];
+        throw e;
+      }
+      throw e;
+    }
+    const status = statusOf(store, state);
+    if (status !== 'stopped' && status !== 'creating') {
+      if (!force) assertTransition(id, 'delete', status);
+    }
+    const cg = cgroupManager(state.cgroup);
+    if (status !== 'stopped' || (state.pid > 0 && initAlive(state))) {
+      killEverything(state, cg);
+    }
+    // An init without its own PID namespace leaves its children behind when it exits; so does
+    // a forced delete. Nothing of the container may outlive it.
+    try {
+      if (cg.pids().length) killEverything(state, cg);
+    } catch {
+      /* no cgroup left */
+    }
+    const warnings = runHooksWarn('poststop', state.hooks?.poststop, ociState(state, 'stopped'));
+    try {
+      cg.destroy();
+    } catch (e) {
+      throw new RuntimeError(`delete ${id}: remove cgroup: ${(e as Error).message}`);
+    }
+    dir.remove();
+    return warnings;
+  } finally {
+    dir.unlock();
+  }
+}
+
+function killEverything(state: PersistedState, cg: CgroupManager): void {
+  try {
+    cg.signalAll(9);
+  } catch {
+    /* cgroup may be gone */
+  }
+  if (state.pid > 0 && initAlive(state)) {
+    try {
+      killPid(state.pid, 9);
+    } catch {
+      /* gone */
+    }
+  }
+  try {
+    cg.thaw();
+  } catch {
+    /* not frozen, or no freezer */
+  }
+  if (state.pid > 0 && !waitGone(state.pid, 10_000)) {
+    throw new RuntimeError(`container ${state.id}: init ${state.pid} did not die after SIGKILL`);
+  }
+  const deadline = Date.now() + 10_000;
+  const sab = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < deadline) {
+    let left: number[];
+    try {
+      left = cg.pids();
+    } catch {
+      return;
+    }
+    if (!left.length) return;
+    try {
+      cg.signalAll(9);
+    } catch {
+      /* racing exits */
+    }
+    Atomics.wait(sab, 0, 0, 5);
+  }
+  throw new RuntimeError(`container ${state.id}: processes left in its cgroup after SIGKILL`);
+}
+
+export interface ListEntry {
+  id: string;
+  pid: number;
+  status: Status;
+  bundle: string;
+  created: string;
+  owner: string;
+}
+
+export function list(store: Store): ListEntry[] {
+  const out: ListEntry[] = [];
+  for (const id of store.ids()) {
+    let c: Container;
+    try {
+      c = load(store, id);
+    } catch {
+      continue; // being created (no state.json yet) or deleted under us
+    }
+    out.push({
+      id,
+      pid: c.status === 'stopped' ? 0 : c.state.pid,
+      status: c.status,
+      bundle: c.state.bundle,
+      created: c.state.created,
+      owner: c.state.owner,
+    });
+  }
+  return out;
+}
+
+/** `pause`: freeze every process of a running container. */
+export function pause(store: Store, id: string): void {
+  const dir = store.lock(id);
+  try {
+    const state = dir.read();
+    assertTransition(id, 'pause', statusOf(store, state));
+    cgroupManager(state.cgroup).freeze();
+  } finally {
+    dir.unlock();
+  }
+}
+
+/** `resume`: thaw a paused container. */
+export function resume(store: Store, id: string): void {
+  const dir = store.lock(id);
+  try {
+    const state = dir.read();
+    const status = statusOf(store, state);
+    if (status !== 'paused') throw new StateError(`container ${id} is not paused`);
+    cgroupManager(state.cgroup).thaw();
+  } finally {
+    dir.unlock();
+  }
+}

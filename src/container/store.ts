@@ -1,0 +1,214 @@
+// The on-disk store: <root>/<id>/state.json (+ exec.fifo while created).
+//
+// - `create` makes the container directory with mkdir(2), which is atomic: of twenty
+//   concurrent creates of one id exactly one gets the directory.
+// - Mutating verbs hold an exclusive flock(2) on the container directory itself, so commands
+//   on one id serialise and a runtime killed mid-operation releases its lock with its fds.
+//   No lock files are left behind: the lock lives on the directory that delete removes.
+// - state.json is written atomically (write a temp file, fsync, rename).
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { NotExistError, RuntimeError, UsageError } from '../errors.js';
+import { flock, LOCK_EX, LOCK_NB, O_DIRECTORY, O_RDONLY, O_CLOEXEC, open } from '../kernel/files.js';
+import { KernelError } from '../kernel/ffi.js';
+import type { PersistedState } from './state.js';
+
+export const DEFAULT_ROOT = '/run/mydocker-runc';
+const STATE_FILE = 'state.json';
+export const FIFO_NAME = 'exec.fifo';
+
+/** Container ids as runc accepts them: ^[\w+-\.]+$, and never "." or "..". */
+const ID_RE = /^[\w+\-.]+$/;
+
+export function validateId(id: string | undefined): string {
+  if (id === undefined || id === '') throw new UsageError('container id cannot be empty');
+  if (!ID_RE.test(id) || id === '.' || id === '..') {
+    throw new UsageError(`invalid container id ${JSON.stringify(id)}: use letters, digits, "_", "+", "-" and "."`);
+  }
+  if (id.length > 1024) throw new UsageError('invalid container id: longer than 1024 characters');
+  return id;
+}
+
+export class Store {
+  constructor(readonly root: string = DEFAULT_ROOT) {}
+
+  dir(id: string): string {
+    return join(this.root, id);
+  }
+
+  fifoPath(id: string): string {
+    return join(this.dir(id), FIFO_NAME);
+  }
+
+  /** Make the container directory, locked. Exactly one concurrent caller per id succeeds. */
+  createDir(id: string): LockedDir {
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      mkdirSync(this.dir(id), { mode: 0o711 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new RuntimeError(`container ${id} already exists`);
+      throw new RuntimeError(`create state directory ${this.dir(id)}: ${(e as Error).message}`);
+    }
+    const locked = this.lockPath(id, this.dir(id));
+    if (!locked) throw new RuntimeError(`container ${id} was deleted while being created`);
+    return locked;
+  }
+
+  /** Lock an existing container directory (waits for the current holder). */
+  lock(id: string): LockedDir {
+    const locked = this.lockPath(id, this.dir(id));
+    if (!locked) throw new NotExistError(id);
+    return locked;
+  }
+
+  /** Try to lock without waiting; null when someone holds it. */
+  tryLock(id: string): LockedDir | null | 'gone' {
+    let fd: number;
+    try {
+      fd = open(this.dir(id), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    } catch {
+      return 'gone';
+    }
+    try {
+      flock(fd, LOCK_EX | LOCK_NB);
+    } catch (e) {
+      closeSync(fd);
+      if (e instanceof KernelError && e.code === 'EWOULDBLOCK') return null;
+      throw e;
+    }
+    return new LockedDir(this, id, fd);
+  }
+
+  private lockPath(id: string, path: string): LockedDir | null {
+    let fd: number;
+    try {
+      fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    } catch (e) {
+      if (e instanceof KernelError && e.code === 'ENOENT') return null;
+      throw e;
+    }
+    try {
+      flock(fd, LOCK_EX, path);
+      // The directory may have been deleted (and even re-created) while we waited.
+      const held = fstatSync(fd);
+      let now;
+      try {
+        now = statSync(path);
+      } catch {
+        now = null;
+      }
+      if (!now || now.ino !== held.ino || now.dev !== held.dev) {
+        closeSync(fd);
+        return null;
+      }
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    return new LockedDir(this, id, fd);
+  }
+
+  /** Read state.json without locking (it is always replaced atomically). */
+  read(id: string): PersistedState {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir(id), STATE_FILE), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotExistError(id);
+      throw e;
+    }
+    try {
+      return JSON.parse(text) as PersistedState;
+    } catch {
+      throw new RuntimeError(`container ${id}: state file ${join(this.dir(id), STATE_FILE)} is corrupt`);
+    }
+  }
+
+  /** Ids of every container directory (including ones still being created). */
+  ids(): string[] {
+    try {
+      return readdirSync(this.root, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && ID_RE.test(d.name))
+        .map((d) => d.name)
+        .sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+}
+
+/** An exclusively locked container directory. Release by `unlock()` or by exiting. */
+export class LockedDir {
+  constructor(
+    readonly store: Store,
+    readonly id: string,
+    private fd: number,
+  ) {}
+
+  get path(): string {
+    return this.store.dir(this.id);
+  }
+
+  write(state: PersistedState): void {
+    writeAtomic(join(this.path, STATE_FILE), JSON.stringify(state));
+  }
+
+  read(): PersistedState {
+    return this.store.read(this.id);
+  }
+
+  /** Remove the whole container directory (state, fifo). The lock goes with it. */
+  remove(): void {
+    rmSync(this.path, { recursive: true, force: true });
+    this.unlock();
+  }
+
+  unlock(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+}
+
+/**
+ * Write a file so that readers see either the old or the new content, never a mix. No
+ * fsync: the store lives on tmpfs (/run) and is meaningless after a reboot anyway; what we
+ * guard against is a runtime killed mid-write, which rename(2) covers.
+ */
+export function writeAtomic(path: string, data: string, mode = 0o644): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    const buf = Buffer.from(data);
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export function assertRootUsable(root: string): void {
+  if (!root.startsWith('/')) throw new UsageError(`--root ${root}: must be an absolute path`);
+}

@@ -1,0 +1,124 @@
+// InitConfig: everything the init needs, computed by the runtime from the validated spec.
+// The init does no interpretation of config.json: it executes this plan (mount steps already
+// resolved to flags, capability names to numbers, rlimits to numbers), so the logic that
+// decides *what* to do is unit-tested without root.
+
+export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'cgroup' | 'user' | 'time';
+
+export interface MountStep {
+  /** As in the config (for error messages). */
+  destination: string;
+  source: string;
+  type: string;
+  /** MS_* flags for the first mount(2) (MS_BIND|MS_REC for binds). */
+  flags: number;
+  /** Flags that need a second, remount pass (binds cannot take them on the first call). */
+  remountFlags: number;
+  /** Propagation flags to apply afterwards, each its own mount(2) call. */
+  propagation: number[];
+  /** Comma-joined filesystem data (options that are not flags). */
+  data: string;
+  /** A bind mount (source is a host path; the mount point is a file if the source is). */
+  bind: boolean;
+  /** The config's `rro`-style recursive read-only (mount_setattr). */
+  recursiveReadonly: boolean;
+}
+
+export interface DeviceNode {
+  path: string;
+  type: 'c' | 'b' | 'p' | 'u';
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface HookSpec {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
+
+export interface Capabilities {
+  bounding: number[];
+  effective: number[];
+  permitted: number[];
+  inheritable: number[];
+  ambient: number[];
+}
+
+export interface Rlimit {
+  name: string;
+  resource: number;
+  soft: number;
+  hard: number;
+}
+
+export interface ProcessPlan {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  umask?: number;
+  rlimits: Rlimit[];
+  /** null: leave the capability sets as they are (no `process.capabilities` in the config). */
+  capabilities: Capabilities | null;
+  noNewPrivileges: boolean;
+  oomScoreAdj?: number;
+  terminal: boolean;
+  consoleSize?: { height: number; width: number };
+  /** Personality domain (PER_LINUX / PER_LINUX32) and flags, when the config sets one. */
+  personality?: number;
+}
+
+export interface SeccompPlan {
+  /** The classic-BPF program, 8 bytes per instruction, base64. */
+  program: string;
+  /** SECCOMP_FILTER_FLAG_* bits. */
+  flags: number;
+  /** Load before dropping privileges (no noNewPrivileges: needs CAP_SYS_ADMIN). */
+  early: boolean;
+}
+
+export interface InitConfig {
+  id: string;
+  /** Absolute host path of the rootfs. */
+  rootfs: string;
+  /** Namespaces to create (no path) or join (path), except pid (the parent does it) and user. */
+  namespaces: { type: NamespaceType; path?: string }[];
+  /** Whether the init gets a mount namespace of its own (false: runs in the host's, no rootfs work). */
+  mountNamespace: boolean;
+  /** MS_* propagation for "/" (default rslave, as runc). */
+  rootfsPropagation: number;
+  rootReadonly: boolean;
+  noPivot: boolean;
+  mounts: MountStep[];
+  /** Device nodes to create under /dev (the default set when /dev is not a bind of the host's, then linux.devices). */
+  devices: DeviceNode[];
+  /** /dev/fd, /dev/stdin... symlinks and /dev/ptmx (when /dev is ours). */
+  devSymlinks: boolean;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  hostname?: string;
+  domainname?: string;
+  sysctl: Record<string, string>;
+  /** cgroup.procs files the init writes its pid into, as late as it can. */
+  cgroupProcs: string[];
+  /** Hierarchy name → container cgroup directory on the host (for `cgroup` mounts). */
+  cgroupPaths: Record<string, string>;
+  process: ProcessPlan;
+  seccomp?: SeccompPlan;
+  hooks: { createContainer: HookSpec[]; startContainer: HookSpec[] };
+  /** The OCI state JSON (status "creating"; pid filled in by the init) for hooks' stdin. */
+  hookState: Record<string, unknown>;
+  /** Host path of exec.fifo. */
+  fifoPath: string;
+  /** fds 3 .. 3+preserveFds-1 pass through to the container process. */
+  preserveFds: number;
+  /** Host path of the console socket (process.terminal with --console-socket). */
+  consoleSocket?: string;
+}

@@ -1,0 +1,5 @@
+// Entry point of dist/init.js: `node init.js <sync fd> <host mount-ns fd>`.
+// Kept tiny: it is the second Node start-up on every container's path.
+import { initMain } from './init.js';
+
+initMain(Number(process.argv[2]), Number(process.argv[3]));

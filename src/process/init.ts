@@ -1,0 +1,280 @@
+// The container's init: PID 1 of the new PID namespace until it execve()s the user's process.
+//
+// It is spawned by the runtime (child_process.spawn: Node must never fork itself) already in
+// the new PID namespace and in a private "launch" mount namespace where the node binary is a
+// read-only bind mount (so a container process can never reopen /proc/1/exe for writing and
+// overwrite the host's node: CVE-2019-5736). It then:
+//   1. reads its InitConfig from the sync socket;
+//   2. returns to the host's mount namespace and unshares/joins the config's namespaces;
+//   3. tells the runtime, which runs prestart/createRuntime hooks, and waits for it;
+//   4. builds the rootfs (mounts, devices), runs createContainer hooks, joins the cgroup,
+//      pivot_roots, masks paths, sets hostname and sysctls, finds the executable;
+//   5. reports `ready` and blocks on exec.fifo until `start` opens it;
+//   6. runs startContainer hooks, switches user, capabilities, no_new_privs, seccomp, and
+//      execve()s process.args.
+// Errors before `ready` go to the runtime as one line; after it, to the container's stderr.
+import { closeSync, readdirSync, writeFileSync, writeSync, statSync, accessSync, constants as fsc } from 'node:fs';
+import { errorLine, RuntimeError, wrap } from '../errors.js';
+import { KernelError } from '../kernel/ffi.js';
+import { open, O_CLOEXEC, O_PATH, O_WRONLY } from '../kernel/files.js';
+import {
+  CLONE_FS,
+  CLONE_NEWCGROUP,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWUTS,
+  setns,
+  unshare,
+} from '../kernel/ns.js';
+import {
+  execve,
+  getpid,
+  prctl,
+  PR_SET_DUMPABLE,
+  PR_SET_KEEPCAPS,
+  PR_SET_NO_NEW_PRIVS,
+  setCloexec,
+  setdomainname,
+  setgroups,
+  sethostname,
+  setresgid,
+  setresuid,
+  setrlimit,
+  umask,
+} from '../kernel/process.js';
+import { chdir } from '../kernel/mount.js';
+import { runHooks } from '../hooks/run.js';
+import {
+  createDevices,
+  createDevSymlinks,
+  enterRoot,
+  maskPaths,
+  mountAll,
+  prepareRoot,
+  readonlyPaths,
+  readonlyRoot,
+} from '../rootfs/apply.js';
+import { applyBounding, applyCapabilities } from '../security/capabilities.js';
+import type { InitConfig, NamespaceType } from './init-config.js';
+import { receive, send, type ToInit } from './protocol.js';
+
+const NS_FLAGS: Partial<Record<NamespaceType, number>> = {
+  mount: CLONE_NEWNS,
+  uts: CLONE_NEWUTS,
+  ipc: CLONE_NEWIPC,
+  network: CLONE_NEWNET,
+  cgroup: CLONE_NEWCGROUP,
+};
+
+export function initMain(syncFd: number, hostMntFd: number): never {
+  // Not dumpable: a process exec'd into the container cannot ptrace us or read our /proc
+  // files while we still hold host resources.
+  prctl(PR_SET_DUMPABLE, 0);
+  let ready = false;
+  try {
+    const msg = receive<ToInit>(syncFd);
+    if (!msg || msg.type !== 'config') process.exit(1); // the runtime went away
+    const cfg = msg.config;
+    const fifoFd = setUp(cfg, syncFd, hostMntFd);
+    send(syncFd, { type: 'ready' });
+    ready = true;
+    closeSync(syncFd);
+    waitForStart(fifoFd);
+    startProcess(cfg);
+  } catch (e) {
+    const line = errorLine(e);
+    if (!ready) {
+      try {
+        send(syncFd, { type: 'error', message: line });
+      } catch {
+        /* runtime gone */
+      }
+    } else {
+      try {
+        writeSync(2, `mydocker-runc: ${line}\n`);
+      } catch {
+        /* no stderr */
+      }
+    }
+    process.exit(e instanceof KernelError && e.code === 'ENOENT' ? 127 : e instanceof KernelError && e.code === 'EACCES' ? 126 : 1);
+  }
+}
+
+function waitFor(syncFd: number, type: 'continue'): void {
+  const msg = receive<ToInit>(syncFd);
+  if (!msg) process.exit(1);
+  if (msg.type !== type) throw new RuntimeError(`init protocol: expected ${type}, got ${msg.type}`);
+}
+
+/** Everything up to `ready`; returns the O_PATH fd of exec.fifo. */
+function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number): number {
+  // 1. Namespaces. Back to the host's mount namespace first (we were born in the launch one),
+  //    then create or join. setns(CLONE_NEWNS) needs an fs_struct of our own.
+  unshare(CLONE_FS, 'CLONE_FS');
+  setns(hostMntFd, CLONE_NEWNS, 'host mount namespace');
+  closeSync(hostMntFd);
+  let cgroupNs: { path?: string } | undefined;
+  let newFlags = 0;
+  for (const ns of cfg.namespaces) {
+    if (ns.type === 'cgroup') {
+      cgroupNs = ns; // after joining the cgroup, so that it is the namespace's root
+      continue;
+    }
+    const flag = NS_FLAGS[ns.type];
+    if (flag === undefined) throw new RuntimeError(`linux.namespaces: ${ns.type} namespaces are not supported here`);
+    if (ns.path) {
+      const fd = open(ns.path, 0 | O_CLOEXEC);
+      try {
+        setns(fd, flag, `${ns.type} namespace ${ns.path}`);
+      } finally {
+        closeSync(fd);
+      }
+    } else newFlags |= flag;
+  }
+  if (newFlags) unshare(newFlags, 'container namespaces');
+  send(syncFd, { type: 'namespaces' });
+  waitFor(syncFd, 'continue');
+
+  // 2. The rootfs.
+  let fifoFd = -1;
+  fifoFd = open(cfg.fifoPath, O_PATH | O_CLOEXEC);
+  if (cfg.mountNamespace) {
+    prepareRoot(cfg);
+    mountAll(cfg, cfg.mounts);
+    if (cfg.devices.length) createDevices(cfg, cfg.devices);
+    if (cfg.devSymlinks) createDevSymlinks(cfg);
+  }
+  const state = { ...cfg.hookState, pid: getpid() };
+  runHooks('createContainer', cfg.hooks.createContainer, state);
+
+  // 3. The cgroup, as late as possible: memory the init has touched so far stays charged to
+  //    the runtime's cgroup, so a limit only has to fit the container's own process.
+  if (typeof globalThis.gc === 'function') globalThis.gc();
+  for (const file of cfg.cgroupProcs) {
+    try {
+      writeFileSync(file, '0');
+    } catch (e) {
+      throw wrap(e, `join cgroup ${file.slice(0, file.lastIndexOf('/'))}`);
+    }
+  }
+  if (cgroupNs) {
+    if (cgroupNs.path) {
+      const fd = open(cgroupNs.path, O_CLOEXEC);
+      try {
+        setns(fd, CLONE_NEWCGROUP, `cgroup namespace ${cgroupNs.path}`);
+      } finally {
+        closeSync(fd);
+      }
+    } else unshare(CLONE_NEWCGROUP, 'cgroup namespace');
+  }
+
+  if (cfg.mountNamespace) {
+    enterRoot(cfg);
+    maskPaths(cfg.maskedPaths);
+    readonlyPaths(cfg.readonlyPaths);
+    if (cfg.rootReadonly) readonlyRoot();
+  }
+  if (cfg.hostname !== undefined) sethostname(cfg.hostname);
+  if (cfg.domainname !== undefined) setdomainname(cfg.domainname);
+  for (const [key, value] of Object.entries(cfg.sysctl)) {
+    try {
+      writeFileSync(`/proc/sys/${key.replace(/\./g, '/')}`, value);
+    } catch (e) {
+      throw wrap(e, `linux.sysctl ${key}`);
+    }
+  }
+  const p = cfg.process;
+  if (p.oomScoreAdj !== undefined) writeFileSync('/proc/self/oom_score_adj', String(p.oomScoreAdj));
+  for (const r of p.rlimits) {
+    try {
+      setrlimit(r.resource, r.soft, r.hard, r.name);
+    } catch (e) {
+      throw wrap(e, `process.rlimits ${r.name} (soft ${r.soft}, hard ${r.hard})`);
+    }
+  }
+  // Resolve the executable now, so that a missing one fails `create` as in runc.
+  resolvedPath = lookPath(p.args[0]!, p.env);
+  return fifoFd;
+}
+
+let resolvedPath = '';
+
+/** Find `file` like execvp, with the container's PATH, inside the container's root. */
+export function lookPath(file: string, env: string[]): string {
+  const check = (path: string): boolean => {
+    try {
+      const st = statSync(path);
+      if (!st.isFile()) return false;
+      accessSync(path, fsc.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (file.includes('/')) {
+    if (check(file)) return file;
+    throw new RuntimeError(`exec: ${JSON.stringify(file)}: no such executable file in the container`);
+  }
+  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  for (const dir of pathVar.split(':')) {
+    const candidate = `${dir || '.'}/${file}`;
+    if (check(candidate)) return candidate;
+  }
+  throw new RuntimeError(`exec: ${JSON.stringify(file)}: executable file not found in $PATH`);
+}
+
+/** Block until `start` opens exec.fifo for reading, then tell it we are going. */
+function waitForStart(fifoFd: number): void {
+  // Opening through /proc/self/fd reopens the FIFO we resolved before pivot_root; O_WRONLY
+  // blocks until a reader (start) opens it.
+  let fd: number;
+  for (;;) {
+    try {
+      fd = open(`/proc/self/fd/${fifoFd}`, O_WRONLY | O_CLOEXEC);
+      break;
+    } catch (e) {
+      if (e instanceof KernelError && e.code === 'EINTR') continue;
+      throw e;
+    }
+  }
+  writeSync(fd, '0');
+  closeSync(fd);
+  closeSync(fifoFd);
+}
+
+function startProcess(cfg: InitConfig): never {
+  const p = cfg.process;
+  runHooks('startContainer', cfg.hooks.startContainer, { ...cfg.hookState, status: 'running', pid: getpid() });
+
+  // Only 0-2 and --preserve-fds survive execve.
+  const keep = 3 + cfg.preserveFds;
+  for (const name of readdirSync('/proc/self/fd')) {
+    const fd = Number(name);
+    if (fd >= keep) {
+      try {
+        setCloexec(fd, true);
+      } catch {
+        /* the fd of the directory listing itself */
+      }
+    } else setCloexec(fd, false);
+  }
+
+  if (p.capabilities) applyBounding(p.capabilities.bounding);
+  // Credentials: groups, gid, uid; keep the permitted set across the uid change so that
+  // the capabilities below can still be applied.
+  setgroups(p.additionalGids);
+  prctl(PR_SET_KEEPCAPS, 1);
+  setresgid(p.gid, p.gid, p.gid);
+  setresuid(p.uid, p.uid, p.uid);
+  prctl(PR_SET_KEEPCAPS, 0);
+  try {
+    chdir(p.cwd);
+  } catch (e) {
+    throw wrap(e, 'process.cwd');
+  }
+  if (p.umask !== undefined) umask(p.umask);
+  if (p.capabilities) applyCapabilities(p.capabilities);
+  if (p.noNewPrivileges) prctl(PR_SET_NO_NEW_PRIVS, 1);
+  execve(resolvedPath, p.args, p.env);
+}

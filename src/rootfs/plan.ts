@@ -1,0 +1,132 @@
+// The rootfs plan: config mounts → MountStep (flags resolved, bind sources made absolute),
+// the device nodes /dev needs, and the root's propagation. Pure functions; the init executes
+// the result (rootfs/apply.ts).
+import { isAbsolute, join } from 'node:path';
+import { UnsupportedError, UsageError } from '../errors.js';
+import { MS_BIND, MS_REC, MS_SLAVE } from '../kernel/mount.js';
+import type { DeviceNode, MountStep } from '../process/init-config.js';
+import type { LinuxDevice, Mount } from '../spec/generated/types.js';
+import { MOUNT_OPTIONS, PROPAGATION_OPTIONS } from '../spec/tables.js';
+
+export function planMounts(mounts: Mount[] | undefined, bundle: string): MountStep[] {
+  return (mounts ?? []).map((m, i) => planMount(m, i, bundle));
+}
+
+function planMount(m: Mount, index: number, bundle: string): MountStep {
+  const field = `config.json: /mounts/${index}`;
+  const options = m.options ?? [];
+  const bind = m.type === 'bind' || options.includes('bind') || options.includes('rbind');
+  let flags = 0;
+  let clear = 0;
+  const propagation: number[] = [];
+  const data: string[] = [];
+  let recursiveReadonly = false;
+  for (const opt of options) {
+    if (opt === 'bind') {
+      flags |= MS_BIND;
+      continue;
+    }
+    if (opt === 'rbind') {
+      flags |= MS_BIND | MS_REC;
+      continue;
+    }
+    if (opt === 'rro') {
+      recursiveReadonly = true;
+      continue;
+    }
+    const known = MOUNT_OPTIONS[opt];
+    if (known) {
+      if (known.clear) {
+        flags &= ~known.flag;
+        clear |= known.flag;
+      } else flags |= known.flag;
+      continue;
+    }
+    const prop = PROPAGATION_OPTIONS[opt];
+    if (prop !== undefined) {
+      propagation.push(prop);
+      continue;
+    }
+    if (/^r(no)?(suid|dev|exec|atime|diratime|relatime|strictatime|symfollow)$|^rrw$/.test(opt)) {
+      throw new UnsupportedError(`${field}/options: recursive mount option ${JSON.stringify(opt)} is not supported yet`);
+    }
+    if (opt.startsWith('idmap') || opt.startsWith('ridmap')) {
+      throw new UnsupportedError(`${field}/options: ${JSON.stringify(opt)}: id-mapped mounts are not supported`);
+    }
+    data.push(opt);
+  }
+  void clear;
+  if (!m.destination) throw new UsageError(`${field}/destination: is required`);
+  const destination = m.destination.startsWith('/') ? m.destination : `/${m.destination}`;
+  let source = m.source ?? '';
+  if (bind) {
+    if (!source) throw new UsageError(`${field}/source: a bind mount needs a source`);
+    if (!isAbsolute(source)) source = join(bundle, source);
+    const bindFlags = MS_BIND | (flags & MS_REC);
+    return {
+      destination,
+      source,
+      type: 'bind',
+      flags: bindFlags,
+      remountFlags: flags & ~(MS_BIND | MS_REC),
+      propagation,
+      data: data.join(','),
+      bind: true,
+      recursiveReadonly,
+    };
+  }
+  if (!m.type) throw new UsageError(`${field}/type: is required for a mount that is not a bind mount`);
+  return {
+    destination,
+    source,
+    type: m.type,
+    flags,
+    remountFlags: 0,
+    propagation,
+    data: data.join(','),
+    bind: false,
+    recursiveReadonly,
+  };
+}
+
+/** The devices runc gives every container whose /dev is not the host's. */
+const DEFAULT_DEVICES: DeviceNode[] = [
+  { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/zero', type: 'c', major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/full', type: 'c', major: 1, minor: 7, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/random', type: 'c', major: 1, minor: 8, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/urandom', type: 'c', major: 1, minor: 9, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/tty', type: 'c', major: 5, minor: 0, fileMode: 0o666, uid: 0, gid: 0 },
+];
+
+/** /dev is set up by us unless the config bind-mounts something over /dev itself. */
+export function needsDevSetup(steps: MountStep[]): boolean {
+  return !steps.some((s) => s.destination.replace(/\/+$/, '') === '/dev' && s.bind);
+}
+
+export function planDevices(steps: MountStep[], devices: LinuxDevice[] | undefined): DeviceNode[] {
+  const out = needsDevSetup(steps) ? [...DEFAULT_DEVICES] : [];
+  for (const d of devices ?? []) {
+    const node: DeviceNode = {
+      path: d.path,
+      type: d.type as DeviceNode['type'],
+      major: d.major ?? 0,
+      minor: d.minor ?? 0,
+      fileMode: d.fileMode ?? 0o666,
+      uid: d.uid ?? 0,
+      gid: d.gid ?? 0,
+    };
+    const i = out.findIndex((o) => o.path === node.path);
+    if (i >= 0) out[i] = node;
+    else out.push(node);
+  }
+  return out;
+}
+
+/** rootfsPropagation → the flags for mount("/"); default rslave, as runc. */
+export function planRootPropagation(value: string | undefined): number {
+  if (!value) return MS_SLAVE | MS_REC;
+  const flag = PROPAGATION_OPTIONS[value];
+  if (flag === undefined) throw new UsageError(`config.json: /linux/rootfsPropagation: unknown value ${JSON.stringify(value)}`);
+  return flag;
+}
