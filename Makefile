@@ -6,15 +6,18 @@ PREFIX ?= /usr/local
 # Every Node start pays ~60 ms to parse NODE_EXTRA_CA_CERTS; the runtime never speaks TLS.
 unexport NODE_EXTRA_CA_CERTS
 
-.PHONY: all build gen check test test-unit test-integration bench install clean rootfs
+.PHONY: all setup build gen check test test-unit test-integration bench install clean rootfs run
 
 ROOTFS := bundles/rootfs
 
 all: build
 
-node_modules/.package-lock.json: package.json
-	npm install --no-audit --no-fund
-	@touch $@
+# Everything a fresh Debian 12 machine lacks (apt packages, node_modules).
+setup:
+	scripts/setup.sh
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
 
 # Generated code (types and precompiled validators) comes from schemas/.
 gen: node_modules/.package-lock.json
@@ -37,7 +40,13 @@ $(ROOTFS)/bin/busybox: scripts/make-rootfs.sh
 test-integration: build rootfs
 	$(NODE) --test --test-concurrency=1 build/test/integration/
 
-test: check test-unit test-integration
+test: setup
+	$(MAKE) check test-unit test-integration
+
+# The main job: a busybox container from bundles/busybox, through our CLI.
+run: setup
+	$(MAKE) build rootfs
+	$(NODE) dist/mydocker-runc.js run --bundle bundles/busybox mydocker-demo-$$$$
 
 install: build
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install what a fresh Debian 12 machine lacks to build, run and test mydocker-runc.
+# Idempotent and quick when everything is there (it only calls apt-get for missing packages).
+set -eu
+cd "$(dirname "$0")/.."
+
+# busybox-static: the rootfs of every fixture; runc: the side-by-side control in tests and bench;
+# containerd: the client suite; iproute2/iptables: network tests; bsdutils (script) and tmux:
+# terminal tests; umoci/skopeo: image archives; file: checks that busybox is static.
+PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file"
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# Node dependencies, exactly as locked.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
