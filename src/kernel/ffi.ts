@@ -10,6 +10,7 @@ import { constants as osConstants } from 'node:os';
 // header of node to pick a prebuilt binary). Loading the prebuilt native module directly
 // takes ~1.5 ms; fall back to the package entry when the layout is not the one we know.
 type Koffi = typeof import('koffi');
+type KoffiFunction = ReturnType<ReturnType<Koffi['load']>['func']>;
 const require = createRequire(import.meta.url);
 function loadKoffi(): Koffi {
   const triplet = `${process.platform}_${process.arch}`;
@@ -23,10 +24,10 @@ function loadKoffi(): Koffi {
 export const koffi: Koffi = loadKoffi();
 const libc = koffi.load('libc.so.6');
 
-const declared = new Map<string, koffi.KoffiFunction>();
+const declared = new Map<string, KoffiFunction>();
 
 /** A libc function, declared once on first use (declaring costs ~10 µs each). */
-export function libcFn(prototype: string): koffi.KoffiFunction {
+export function libcFn(prototype: string): KoffiFunction {
   let fn = declared.get(prototype);
   if (!fn) {
     fn = libc.func(prototype);

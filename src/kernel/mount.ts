@@ -1,33 +1,12 @@
 // Mounts: mount(2), umount2(2), pivot_root(2), chroot(2).
 import { check, libcFn, syscallNumber } from './ffi.js';
 
-export const MS_RDONLY = 0x1;
-export const MS_NOSUID = 0x2;
-export const MS_NODEV = 0x4;
-export const MS_NOEXEC = 0x8;
-export const MS_SYNCHRONOUS = 0x10;
-export const MS_REMOUNT = 0x20;
-export const MS_MANDLOCK = 0x40;
-export const MS_DIRSYNC = 0x80;
-export const MS_NOSYMFOLLOW = 0x100;
-export const MS_NOATIME = 0x400;
-export const MS_NODIRATIME = 0x800;
-export const MS_BIND = 0x1000;
-export const MS_MOVE = 0x2000;
-export const MS_REC = 0x4000;
-export const MS_SILENT = 0x8000;
-export const MS_UNBINDABLE = 0x20000;
-export const MS_PRIVATE = 0x40000;
-export const MS_SLAVE = 0x80000;
-export const MS_SHARED = 0x100000;
-export const MS_RELATIME = 0x200000;
-export const MS_I_VERSION = 0x800000;
-export const MS_STRICTATIME = 0x1000000;
-export const MS_LAZYTIME = 0x2000000;
-export const MS_PROPAGATION = MS_UNBINDABLE | MS_PRIVATE | MS_SLAVE | MS_SHARED;
-
-export const MNT_DETACH = 0x2;
-export const UMOUNT_NOFOLLOW = 0x8;
+export {
+  MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_SYNCHRONOUS, MS_REMOUNT, MS_MANDLOCK, MS_DIRSYNC,
+  MS_NOSYMFOLLOW, MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_MOVE, MS_REC, MS_SILENT, MS_UNBINDABLE,
+  MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_RELATIME, MS_I_VERSION, MS_STRICTATIME, MS_LAZYTIME,
+  MS_PROPAGATION, MNT_DETACH, UMOUNT_NOFOLLOW,
+} from './constants.js';
 
 export function mount(
   source: string | null,

@@ -6,16 +6,29 @@
 import { openSync, closeSync } from 'node:fs';
 import { check, libcFn } from './ffi.js';
 
-export const CLONE_NEWNS = 0x00020000;
-export const CLONE_FS = 0x00000200;
-export const CLONE_FILES = 0x00000400;
-export const CLONE_NEWCGROUP = 0x02000000;
-export const CLONE_NEWUTS = 0x04000000;
-export const CLONE_NEWIPC = 0x08000000;
-export const CLONE_NEWUSER = 0x10000000;
-export const CLONE_NEWPID = 0x20000000;
-export const CLONE_NEWNET = 0x40000000;
-export const CLONE_NEWTIME = 0x00000080;
+import {
+  CLONE_NEWCGROUP,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWTIME,
+  CLONE_NEWUSER,
+  CLONE_NEWUTS,
+} from './constants.js';
+
+export {
+  CLONE_FILES,
+  CLONE_FS,
+  CLONE_NEWCGROUP,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWTIME,
+  CLONE_NEWUSER,
+  CLONE_NEWUTS,
+} from './constants.js';
 
 export function unshare(flags: number, what = ''): void {
   check(libcFn('int unshare(int flags)')(flags), 'unshare', what || `0x${flags.toString(16)}`);

@@ -17,16 +17,8 @@ import { closeSync, readdirSync, writeFileSync, writeSync, statSync, accessSync,
 import { errorLine, RuntimeError, wrap } from '../errors.js';
 import { KernelError } from '../kernel/ffi.js';
 import { open, O_CLOEXEC, O_PATH, O_WRONLY } from '../kernel/files.js';
-import {
-  CLONE_FS,
-  CLONE_NEWCGROUP,
-  CLONE_NEWIPC,
-  CLONE_NEWNET,
-  CLONE_NEWNS,
-  CLONE_NEWUTS,
-  setns,
-  unshare,
-} from '../kernel/ns.js';
+import { CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWNS, setns, unshare } from '../kernel/ns.js';
+import { NAMESPACES } from '../spec/tables.js';
 import {
   execve,
   getpid,
@@ -56,16 +48,8 @@ import {
   readonlyRoot,
 } from '../rootfs/apply.js';
 import { applyBounding, applyCapabilities } from '../security/capabilities.js';
-import type { InitConfig, NamespaceType } from './init-config.js';
+import type { InitConfig } from './init-config.js';
 import { receive, send, type ToInit } from './protocol.js';
-
-const NS_FLAGS: Partial<Record<NamespaceType, number>> = {
-  mount: CLONE_NEWNS,
-  uts: CLONE_NEWUTS,
-  ipc: CLONE_NEWIPC,
-  network: CLONE_NEWNET,
-  cgroup: CLONE_NEWCGROUP,
-};
 
 export function initMain(syncFd: number, hostMntFd: number): never {
   // Not dumpable: a process exec'd into the container cannot ptrace us or read our /proc
@@ -121,8 +105,9 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number): number {
       cgroupNs = ns; // after joining the cgroup, so that it is the namespace's root
       continue;
     }
-    const flag = NS_FLAGS[ns.type];
-    if (flag === undefined) throw new RuntimeError(`linux.namespaces: ${ns.type} namespaces are not supported here`);
+    const info = NAMESPACES[ns.type];
+    if (!info?.supported || ns.type === 'pid') throw new RuntimeError(`linux.namespaces: ${ns.type} namespaces are not supported here`);
+    const flag = info.flag;
     if (ns.path) {
       const fd = open(ns.path, 0 | O_CLOEXEC);
       try {

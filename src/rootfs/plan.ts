@@ -3,7 +3,7 @@
 // the result (rootfs/apply.ts).
 import { isAbsolute, join } from 'node:path';
 import { UnsupportedError, UsageError } from '../errors.js';
-import { MS_BIND, MS_REC, MS_SLAVE } from '../kernel/mount.js';
+import { MS_BIND, MS_REC, MS_SLAVE } from '../kernel/constants.js';
 import type { DeviceNode, MountStep } from '../process/init-config.js';
 import type { LinuxDevice, Mount } from '../spec/generated/types.js';
 import { MOUNT_OPTIONS, PROPAGATION_OPTIONS } from '../spec/tables.js';

@@ -5,6 +5,52 @@
 // Pure data and tiny lookups: no imports beyond errors.ts, because everything on the start
 // path imports this. Values are for x86_64 and aarch64; where the two differ it says so.
 import { ConfigError, UsageError } from '../errors.js';
+import {
+  CLONE_NEWTIME,
+  CLONE_NEWNS,
+  CLONE_NEWCGROUP,
+  CLONE_NEWUTS,
+  CLONE_NEWIPC,
+  CLONE_NEWUSER,
+  CLONE_NEWPID,
+  CLONE_NEWNET,
+  MS_RDONLY,
+  MS_NOSUID,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_SYNCHRONOUS,
+  MS_REMOUNT,
+  MS_MANDLOCK,
+  MS_DIRSYNC,
+  MS_NOSYMFOLLOW,
+  MS_NOATIME,
+  MS_NODIRATIME,
+  MS_BIND,
+  MS_MOVE,
+  MS_REC,
+  MS_SILENT,
+  MS_POSIXACL,
+  MS_UNBINDABLE,
+  MS_PRIVATE,
+  MS_SLAVE,
+  MS_SHARED,
+  MS_RELATIME,
+  MS_I_VERSION,
+  MS_STRICTATIME,
+  MS_LAZYTIME,
+  MS_PROPAGATION,
+  MOUNT_ATTR_RDONLY,
+  MOUNT_ATTR_NOSUID,
+  MOUNT_ATTR_NODEV,
+  MOUNT_ATTR_NOEXEC,
+  MOUNT_ATTR__ATIME,
+  MOUNT_ATTR_RELATIME,
+  MOUNT_ATTR_NOATIME,
+  MOUNT_ATTR_STRICTATIME,
+  MOUNT_ATTR_NODIRATIME,
+  MOUNT_ATTR_IDMAP,
+  MOUNT_ATTR_NOSYMFOLLOW,
+} from '../kernel/constants.js';
 import type { LinuxNamespaceType, SeccompAction, SeccompArch, SeccompFlag, SeccompOperator } from './generated/types.js';
 
 /** The runtime-spec version this build implements and writes (`spec`, `state`, hooks' state). */
@@ -14,14 +60,55 @@ export const OCI_VERSION_MIN = '1.0.0';
 
 // --- Namespaces ------------------------------------------------------------------------------
 
-export const CLONE_NEWTIME = 0x00000080;
-export const CLONE_NEWNS = 0x00020000;
-export const CLONE_NEWCGROUP = 0x02000000;
-export const CLONE_NEWUTS = 0x04000000;
-export const CLONE_NEWIPC = 0x08000000;
-export const CLONE_NEWUSER = 0x10000000;
-export const CLONE_NEWPID = 0x20000000;
-export const CLONE_NEWNET = 0x40000000;
+// The flag and mount constants live in kernel/constants.ts (no FFI behind them); re-exported
+// here for the code that reads the spec's tables.
+export {
+  CLONE_NEWTIME,
+  CLONE_NEWNS,
+  CLONE_NEWCGROUP,
+  CLONE_NEWUTS,
+  CLONE_NEWIPC,
+  CLONE_NEWUSER,
+  CLONE_NEWPID,
+  CLONE_NEWNET,
+  MS_RDONLY,
+  MS_NOSUID,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_SYNCHRONOUS,
+  MS_REMOUNT,
+  MS_MANDLOCK,
+  MS_DIRSYNC,
+  MS_NOSYMFOLLOW,
+  MS_NOATIME,
+  MS_NODIRATIME,
+  MS_BIND,
+  MS_MOVE,
+  MS_REC,
+  MS_SILENT,
+  MS_POSIXACL,
+  MS_UNBINDABLE,
+  MS_PRIVATE,
+  MS_SLAVE,
+  MS_SHARED,
+  MS_RELATIME,
+  MS_I_VERSION,
+  MS_STRICTATIME,
+  MS_LAZYTIME,
+  MS_PROPAGATION,
+  MOUNT_ATTR_RDONLY,
+  MOUNT_ATTR_NOSUID,
+  MOUNT_ATTR_NODEV,
+  MOUNT_ATTR_NOEXEC,
+  MOUNT_ATTR__ATIME,
+  MOUNT_ATTR_RELATIME,
+  MOUNT_ATTR_NOATIME,
+  MOUNT_ATTR_STRICTATIME,
+  MOUNT_ATTR_NODIRATIME,
+  MOUNT_ATTR_IDMAP,
+  MOUNT_ATTR_NOSYMFOLLOW,
+} from '../kernel/constants.js';
+
 
 export interface NamespaceInfo {
   /** CLONE_NEW* flag for unshare(2)/setns(2). */
@@ -70,31 +157,6 @@ export function namespaceTypeOfFlag(flag: number): LinuxNamespaceType | undefine
 
 // --- Mounts ---------------------------------------------------------------------------------
 
-export const MS_RDONLY = 0x1;
-export const MS_NOSUID = 0x2;
-export const MS_NODEV = 0x4;
-export const MS_NOEXEC = 0x8;
-export const MS_SYNCHRONOUS = 0x10;
-export const MS_REMOUNT = 0x20;
-export const MS_MANDLOCK = 0x40;
-export const MS_DIRSYNC = 0x80;
-export const MS_NOSYMFOLLOW = 0x100;
-export const MS_NOATIME = 0x400;
-export const MS_NODIRATIME = 0x800;
-export const MS_BIND = 0x1000;
-export const MS_MOVE = 0x2000;
-export const MS_REC = 0x4000;
-export const MS_SILENT = 0x8000;
-export const MS_POSIXACL = 0x10000;
-export const MS_UNBINDABLE = 0x20000;
-export const MS_PRIVATE = 0x40000;
-export const MS_SLAVE = 0x80000;
-export const MS_SHARED = 0x100000;
-export const MS_RELATIME = 0x200000;
-export const MS_I_VERSION = 0x800000;
-export const MS_STRICTATIME = 0x1000000;
-export const MS_LAZYTIME = 0x2000000;
-export const MS_PROPAGATION = MS_UNBINDABLE | MS_PRIVATE | MS_SLAVE | MS_SHARED;
 
 export interface MountFlagOption {
   flag: number;
@@ -161,18 +223,7 @@ export const PROPAGATION_OPTIONS: Readonly<Record<string, number>> = {
 export const ROOTFS_PROPAGATION = PROPAGATION_OPTIONS;
 
 // mount_setattr(2) attributes, for the recursive options below (Linux 5.12+).
-export const MOUNT_ATTR_RDONLY = 0x1;
-export const MOUNT_ATTR_NOSUID = 0x2;
-export const MOUNT_ATTR_NODEV = 0x4;
-export const MOUNT_ATTR_NOEXEC = 0x8;
 /** The atime attributes are one 3-bit field: setting one means clearing this mask first. */
-export const MOUNT_ATTR__ATIME = 0x70;
-export const MOUNT_ATTR_RELATIME = 0x0;
-export const MOUNT_ATTR_NOATIME = 0x10;
-export const MOUNT_ATTR_STRICTATIME = 0x20;
-export const MOUNT_ATTR_NODIRATIME = 0x80;
-export const MOUNT_ATTR_IDMAP = 0x100000;
-export const MOUNT_ATTR_NOSYMFOLLOW = 0x200000;
 export const AT_RECURSIVE = 0x8000;
 
 export interface RecursiveMountOption {

@@ -1,8 +1,8 @@
 // Test harness shared by the integration suites: a base config from bundles/busybox, bundles in
 // temp dirs, the runtime CLI (ours or Debian's runc, so a scenario can be proven on runc first),
 // and cleanup that leaves the host as it was even when a test fails.
-import { spawnSync, type SpawnSyncOptions, type SpawnSyncReturns } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type SpawnSyncOptions, type SpawnSyncReturns } from 'node:child_process';
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +103,19 @@ export class Sandbox {
     }
   }
 
+  /** Like run(), without blocking the event loop (for parallel runs). Output goes to a file. */
+  runAsync(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+    const [cmd, ...pre] = this.runtime.argv;
+    const outPath = join(this.dir, `out-${++counter}.log`);
+    const out = openSync(outPath, 'w+');
+    const child = spawn(cmd!, [...pre, '--root', this.root, ...args], { stdio: ['ignore', out, out], env: opts.env ?? cleanEnv() });
+    closeSync(out);
+    return new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('exit', (status, signal) => resolve({ status, signal, stdout: '', stderr: readFileSync(outPath, 'utf8') }));
+    });
+  }
+
   track(id: string): string {
     this.ids.add(id);
     return id;
@@ -124,6 +137,7 @@ export class Sandbox {
       for (const c of leftoverCgroups(id)) leaks.push(`cgroup ${c}`);
     }
     for (const m of mountsUnder(this.dir)) leaks.push(`mount ${m}`);
+    for (const p of processesRootedUnder(this.dir)) leaks.push(`process ${p}`);
     if (existsSync(this.root)) {
       for (const e of readdirSync(this.root)) leaks.push(`state dir ${join(this.root, e)}`);
     }
@@ -171,6 +185,26 @@ export function leftoverCgroups(id: string): string[] {
     }
   };
   walk('/sys/fs/cgroup', 0);
+  return out;
+}
+
+/** Processes whose root or cwd is under `prefix` (a container of a copied rootfs that outlived its test). */
+export function processesRootedUnder(prefix: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    for (const link of ['root', 'cwd']) {
+      try {
+        const target = readlinkSync(`/proc/${pid}/${link}`);
+        if (target === prefix || target.startsWith(`${prefix}/`)) {
+          out.push(`${pid} (${link} ${target})`);
+          break;
+        }
+      } catch {
+        /* gone, or a kernel thread */
+      }
+    }
+  }
   return out;
 }
 
