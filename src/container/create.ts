@@ -11,7 +11,7 @@ import type { CgroupManager } from '../cgroups/manager.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { runHooks } from '../hooks/run.js';
 import { mkfifo } from '../kernel/files.js';
-import { kill } from '../kernel/process.js';
+import { kill, waitpid } from '../kernel/process.js';
 import { launchInit, type Launched } from '../process/launch.js';
 import { buildInitConfig, type CreateOptions } from '../process/plan.js';
 import { receive, send, type FromInit } from '../process/protocol.js';
@@ -112,7 +112,8 @@ export function create(store: Store, req: CreateRequest): Created {
       } catch {
         /* closed */
       }
-      waitGone(launched.pid);
+      // Reap it: until its parent (us) collects it, a zombie keeps the cgroup busy.
+      waitpid(launched.pid);
     }
     try {
       cgroups?.destroy();

@@ -117,3 +117,16 @@ export function pollOne(fd: number, events: number, timeoutMs: number): number {
   const n = check(fn(pfd, 1, timeoutMs), 'poll');
   return n === 0 ? 0 : pfd.revents;
 }
+
+/** waitpid(2), blocking: reap a child we killed so its cgroup can be removed (a zombie keeps it busy). */
+export function waitpid(pid: number): number {
+  const status = [0];
+  for (;;) {
+    const r = libcFn('int waitpid(int pid, _Out_ int *status, int options)')(pid, status, 0) as number;
+    if (r >= 0) return status[0]!;
+    const e = koffi.errno();
+    if (e === 4) continue; // EINTR
+    if (e === 10) return -1; // ECHILD: already reaped
+    check(-1, 'waitpid', `pid ${pid}`);
+  }
+}

@@ -154,20 +154,21 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number): number {
     } else unshare(CLONE_NEWCGROUP, 'cgroup namespace');
   }
 
-  if (cfg.mountNamespace) {
-    enterRoot(cfg);
-    maskPaths(cfg.maskedPaths);
-    readonlyPaths(cfg.readonlyPaths);
-    if (cfg.rootReadonly) readonlyRoot();
-  }
+  if (cfg.mountNamespace) enterRoot(cfg);
   if (cfg.hostname !== undefined) sethostname(cfg.hostname);
   if (cfg.domainname !== undefined) setdomainname(cfg.domainname);
+  // Sysctls before readonlyPaths: /proc/sys is usually one of them.
   for (const [key, value] of Object.entries(cfg.sysctl)) {
     try {
       writeFileSync(`/proc/sys/${key.replace(/\./g, '/')}`, value);
     } catch (e) {
       throw wrap(e, `linux.sysctl ${key}`);
     }
+  }
+  if (cfg.mountNamespace) {
+    readonlyPaths(cfg.readonlyPaths);
+    maskPaths(cfg.maskedPaths);
+    if (cfg.rootReadonly) readonlyRoot();
   }
   const p = cfg.process;
   if (p.oomScoreAdj !== undefined) writeFileSync('/proc/self/oom_score_adj', String(p.oomScoreAdj));
