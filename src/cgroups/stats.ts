@@ -98,14 +98,20 @@ export function oz<T extends U64 | unknown[]>(v: T | undefined): T | undefined {
 }
 
 export function emptyEntry(): MemoryEntry {
-  return { limit: 0, failcnt: 0 };
+  return { limit: 0, usage: undefined, max: undefined, failcnt: 0 };
 }
 
+/** Keys are laid out in Go's field order, so the JSON reads like runc's. */
 export function emptyStats(): Stats {
   return {
-    cpu: { usage: { kernel: 0, user: 0 }, throttling: {} },
+    cpu: {
+      usage: { total: undefined, percpu: undefined, percpu_kernel: undefined, percpu_user: undefined, kernel: 0, user: 0 },
+      throttling: {},
+    },
     cpuset: {
+      cpus: undefined,
       cpu_exclusive: 0,
+      mems: undefined,
       mem_hardwall: 0,
       mem_exclusive: 0,
       memory_migrate: 0,
@@ -115,7 +121,7 @@ export function emptyStats(): Stats {
       sched_load_balance: 0,
       sched_relax_domain_level: 0,
     },
-    memory: { usage: emptyEntry(), swap: emptyEntry(), kernel: emptyEntry(), kernelTCP: emptyEntry() },
+    memory: { cache: undefined, usage: emptyEntry(), swap: emptyEntry(), kernel: emptyEntry(), kernelTCP: emptyEntry(), raw: undefined },
     pids: {},
     blkio: {},
     hugetlb: {},

@@ -3,6 +3,7 @@ import { type CgroupDir, parseKeyValues } from '../dir.js';
 import {
   type BlkioEntry,
   type BlkioStats,
+  emptyEntry,
   emptyStats,
   type MemoryEntry,
   mul,
@@ -19,7 +20,7 @@ export type V1Lookup = (controller: string) => CgroupDir | undefined;
 const NS_PER_TICK = 1e9 / 100; // cpuacct.stat counts USER_HZ (100) ticks
 
 function memoryEntry(dir: CgroupDir, prefix: string): MemoryEntry {
-  if (!dir.has(`${prefix}.usage_in_bytes`)) return { limit: 0, failcnt: 0 };
+  if (!dir.has(`${prefix}.usage_in_bytes`)) return emptyEntry();
   return {
     limit: readU64(dir, `${prefix}.limit_in_bytes`),
     usage: oz(readU64(dir, `${prefix}.usage_in_bytes`)),

@@ -10,6 +10,7 @@ import { type CgroupDir, MAX_UINT64, parseKeyValues } from '../dir.js';
 import {
   add,
   type BlkioEntry,
+  emptyEntry,
   emptyStats,
   type HugetlbStats,
   type MemoryEntry,
@@ -57,7 +58,7 @@ export function statsV2(dir: CgroupDir, hugePageSizes: string[]): Stats {
       max: oz(readU64(dir, 'memory.peak')),
       failcnt: events.max ?? 0,
     };
-    const swap: MemoryEntry = { limit: 0, failcnt: 0 };
+    const swap: MemoryEntry = emptyEntry();
     if (dir.has('memory.swap.current')) {
       const swapLimit = readU64(dir, 'memory.swap.max');
       swap.usage = oz(add(readU64(dir, 'memory.swap.current'), usage.usage ?? 0));
@@ -68,8 +69,8 @@ export function statsV2(dir: CgroupDir, hugePageSizes: string[]): Stats {
       cache: oz(raw.file),
       usage,
       swap,
-      kernel: { limit: 0, failcnt: 0 },
-      kernelTCP: { limit: 0, failcnt: 0 },
+      kernel: emptyEntry(),
+      kernelTCP: emptyEntry(),
       raw: Object.keys(raw).length ? raw : undefined,
     };
   }
