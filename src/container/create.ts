@@ -81,6 +81,7 @@ export function create(store: Store, req: CreateRequest): Created {
       pidNamespace: pidNs ? { path: pidNs.path } : null,
       stdio: req.stdio ?? [0, 1, 2],
       preserveFds: req.preserveFds ?? 0,
+      ...(initConfig.process.terminal && req.consoleSocket ? { consoleSocket: req.consoleSocket } : {}),
     });
     state.pid = launched.pid;
     state.pidStartTime = readProcStat(launched.pid)?.startTime ?? '';
@@ -102,6 +103,9 @@ export function create(store: Store, req: CreateRequest): Created {
     return { state, launched, warnings };
   } catch (e) {
     if (launched) {
+      // We reap it ourselves below, so libuv never sees the exit: its handle must not keep
+      // the event loop (and this runtime) alive.
+      launched.child.unref();
       try {
         kill(launched.pid, 9);
       } catch {
@@ -114,6 +118,10 @@ export function create(store: Store, req: CreateRequest): Created {
       }
       // Reap it: until its parent (us) collects it, a zombie keeps the cgroup busy.
       waitpid(launched.pid);
+      // libuv never sees the exit of a child reaped behind its back, so the ChildProcess
+      // handle would keep the event loop (and the CLI, and containerd's shim waiting on it)
+      // alive forever.
+      launched.child.unref();
     }
     try {
       cgroups?.destroy();
