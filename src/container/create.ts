@@ -118,10 +118,6 @@ export function create(store: Store, req: CreateRequest): Created {
       }
       // Reap it: until its parent (us) collects it, a zombie keeps the cgroup busy.
       waitpid(launched.pid);
-      // libuv never sees the exit of a child reaped behind its back, so the ChildProcess
-      // handle would keep the event loop (and the CLI, and containerd's shim waiting on it)
-      // alive forever.
-      launched.child.unref();
     }
     try {
       cgroups?.destroy();
