@@ -126,6 +126,48 @@ program
   .argument('<container-id>')
   .action(verb(() => import('./verbs/resume.js')));
 
+program
+  .command('ps')
+  .description('list the processes of a container (json: the host pids, as containerd reads them)')
+  .argument('<container-id>')
+  .argument('[ps-options...]', 'options for ps(1) in table format (default -ef)')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
+  // Everything after the container id belongs to ps(1), as in runc (`ps <id> -o pid,comm`).
+  .passThroughOptions()
+  .action(verb(() => import('./verbs/ps.js')));
+
+program
+  .command('update')
+  .description("change a running container's resource limits")
+  .argument('<container-id>')
+  .option('-r, --resources <file>', "LinuxResources JSON to apply ('-' reads stdin); other flags are then ignored")
+  .option('--blkio-weight <weight>', 'block IO weight, 10 to 1000')
+  .option('--cpu-period <usecs>', 'CPU CFS period')
+  .option('--cpu-quota <usecs>', 'CPU CFS quota per period (-1: no limit)')
+  .option('--cpu-share <shares>', 'CPU shares (relative weight)')
+  .option('--cpu-shares <shares>', 'same as --cpu-share')
+  .option('--cpu-rt-period <usecs>', 'CPU realtime period')
+  .option('--cpu-rt-runtime <usecs>', 'CPU realtime runtime per period')
+  .option('--cpuset-cpus <list>', 'CPUs to run on (e.g. 0-1,3)')
+  .option('--cpuset-mems <list>', 'memory nodes to allocate from')
+  .option('--memory <bytes>', 'memory limit (units k, m, g accepted; -1: unlimited)')
+  .option('--memory-reservation <bytes>', 'memory soft limit')
+  .option('--memory-swap <bytes>', "memory plus swap limit ('-1': unlimited swap)")
+  .option('--pids-limit <n>', 'maximum number of pids (-1: unlimited)')
+  .option('--kernel-memory <bytes>', 'obsolete: ignored with a warning, as in runc')
+  .option('--kernel-memory-tcp <bytes>', 'obsolete: ignored with a warning, as in runc')
+  .option('--l3-cache-schema <schema>', 'Intel RDT L3 cache schema (not supported)')
+  .option('--mem-bw-schema <schema>', 'Intel RDT memory bandwidth schema (not supported)')
+  .action(verb(() => import('./verbs/update.js')));
+
+program
+  .command('events')
+  .description("print a container's stats and OOM events as JSON lines")
+  .argument('<container-id>')
+  .option('--interval <duration>', 'time between stats samples (Go duration)', '5s')
+  .option('--stats', 'print the stats once and exit')
+  .action(verb(() => import('./verbs/events.js')));
+
 for (const name of ['checkpoint', 'restore']) {
   program
     .command(name)

@@ -1,0 +1,162 @@
+// `events [--stats] [--interval D] <id>`: runc's container events.
+//
+//   --stats        one {"type":"stats","id":…,"data":{…}} line (go-runc Stats()), then exit;
+//   otherwise      a stream: a stats event every --interval (a Go duration, default 5s) and an
+//                  {"type":"oom","id":…} event each time the kernel OOM-kills in the container,
+//                  until the container has stopped or been deleted.
+// runc keeps streaming a stopped container's (empty) stats until `delete` removes its cgroup;
+// we end the stream when the container stops, as no client reads events past its exit
+// (containerd's v2 shim does not call `events` at all).
+//
+// OOM notification: cgroup v1 through an eventfd registered on memory.oom_control in
+// cgroup.event_control (it also fires when the cgroup is removed); cgroup v2 by watching
+// memory.events (inotify; kernfs notifies on change) and comparing its oom_kill counter.
+import { closeSync, existsSync, openSync, readFileSync, watch, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cgroupManager, statsToJSON } from '../../cgroups/index.js';
+import type { CgroupManager } from '../../cgroups/manager.js';
+import { load } from '../../container/lifecycle.js';
+import { initAlive } from '../../container/state.js';
+import { pidfdOpen } from '../../kernel/process.js';
+import { errorLine, NotExistError, StateError, UsageError } from '../../errors.js';
+import { EFD_CLOEXEC, EFD_NONBLOCK, eventfd, eventfdRead, watchReadable } from '../../kernel/eventfd.js';
+import { log, store, type Globals } from '../globals.js';
+
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go time.Duration string ("5s", "1m30s", "250ms", "1.5h") in milliseconds. */
+export function parseDuration(text: string): number {
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
+  let total = 0;
+  let end = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * UNITS[m[2]!]!;
+    end = re.lastIndex;
+  }
+  if (!text || end !== text.length) throw new UsageError(`invalid value ${JSON.stringify(text)} for flag -interval: parse error`);
+  return total;
+}
+
+function emit(event: Record<string, unknown>): void {
+  process.stdout.write(`${statsToJSON(event)}\n`);
+}
+
+interface OomWatch {
+  close(): void;
+}
+
+/** Call `onOom` for each OOM kill in the container's memory cgroup; `onGone` once it is removed. */
+function watchOom(cg: CgroupManager, onOom: () => void, onGone: () => void): OomWatch | undefined {
+  const v1 = cg.layout !== 'v2' ? cg.paths.memory : undefined;
+  if (v1 && existsSync(join(v1, 'memory.oom_control'))) {
+    const control = openSync(join(v1, 'memory.oom_control'), 'r');
+    const efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    try {
+      writeFileSync(join(v1, 'cgroup.event_control'), `${efd} ${control}`);
+    } catch (e) {
+      closeSync(efd);
+      closeSync(control);
+      throw e;
+    }
+    const w = watchReadable(efd, () => {
+      if (eventfdRead(efd) === 0n) return;
+      // The eventfd also fires when the cgroup is removed.
+      if (existsSync(join(v1, 'cgroup.event_control'))) onOom();
+      else onGone();
+    });
+    return {
+      close: () => {
+        w.close();
+        closeSync(efd);
+        closeSync(control);
+      },
+    };
+  }
+  const v2 = cg.paths.unified;
+  const events = v2 ? join(v2, 'memory.events') : undefined;
+  if (events && existsSync(events)) {
+    const count = () => {
+      try {
+        return Number(/^oom_kill (\d+)$/m.exec(readFileSync(events, 'utf8'))?.[1] ?? 0);
+      } catch {
+        return -1;
+      }
+    };
+    let last = count();
+    const w = watch(events, { persistent: false }, () => {
+      const now = count();
+      if (now < 0) return onGone();
+      for (; last < now; last++) onOom();
+    });
+    return { close: () => w.close() };
+  }
+  return undefined;
+}
+
+export default async function (id: string, o: { stats?: boolean; interval: string }, g: Globals): Promise<void> {
+  const interval = parseDuration(o.interval);
+  if (interval <= 0) throw new UsageError('duration interval must be greater than 0');
+  const s = store(g);
+  const c = load(s, id);
+  if (c.status === 'stopped') throw new StateError(`container with id ${id} is not running`);
+  const cg = cgroupManager(c.state.cgroup);
+  if (o.stats) {
+    emit({ type: 'stats', id, data: cg.stats() });
+    return;
+  }
+
+  await new Promise<void>((resolve) => {
+    let oom: OomWatch | undefined;
+    let exit: { close(): void } | undefined;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      oom?.close();
+      exit?.close();
+      resolve();
+    };
+    const running = () => {
+      try {
+        return load(s, id).status !== 'stopped';
+      } catch (e) {
+        if (e instanceof NotExistError) return false;
+        throw e;
+      }
+    };
+    const timer = setInterval(() => {
+      try {
+        if (!running()) return finish();
+        emit({ type: 'stats', id, data: cg.stats() });
+      } catch (e) {
+        // As runc: a failed sample is logged and the stream goes on.
+        log(g, 'error', errorLine(e));
+      }
+    }, Math.min(interval, 2 ** 31 - 1));
+    // The init's exit ends the stream at once (a pidfd turns readable when it exits), not
+    // only at the next sample; the start time check makes sure the pid is still the init.
+    try {
+      const pidfd = pidfdOpen(c.state.pid);
+      if (!initAlive(c.state)) {
+        closeSync(pidfd);
+        return finish();
+      }
+      const w = watchReadable(pidfd, finish);
+      exit = {
+        close: () => {
+          w.close();
+          closeSync(pidfd);
+        },
+      };
+    } catch {
+      return finish(); // no such process: it has exited already
+    }
+    try {
+      oom = watchOom(cg, () => emit({ type: 'oom', id }), finish);
+    } catch (e) {
+      log(g, 'warning', `events: no OOM notifications: ${errorLine(e)}`);
+    }
+  });
+}
