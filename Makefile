@@ -53,3 +53,10 @@ install: build
 
 clean:
 	rm -rf build dist .cache $(ROOTFS)
+
+# containerd 1.6 (ctr → runc v2 shim) drives busybox with runc as the control, then with
+# mydocker-runc; a private containerd under a temp dir, removed at the end. A few minutes.
+.PHONY: test-containerd
+test-containerd: build rootfs
+	scripts/containerd-deps.sh
+	$(NODE) --test --test-concurrency=1 --test-timeout=600000 build/test/clients/
