@@ -2,6 +2,7 @@
 import type { CgroupManager } from '../cgroups/manager.js';
 import { UnsupportedError, UsageError } from '../errors.js';
 import { planDevices, planMounts, planRootPropagation, needsDevSetup } from '../rootfs/plan.js';
+import { planSeccomp } from '../security/seccomp.js';
 import type { Process, Spec } from '../spec/generated/types.js';
 import { capabilityNumber, rlimitNumber } from '../spec/tables.js';
 import type { Capabilities, InitConfig, NamespaceType, ProcessPlan, Rlimit } from './init-config.js';
@@ -36,6 +37,10 @@ export function buildInitConfig(spec: Spec, ctx: PlanContext, warnings: string[]
   if (process.terminal && !ctx.consoleSocket) {
     throw new UsageError('process.terminal is true: a --console-socket is needed to receive the terminal');
   }
+  if (!process.terminal && ctx.consoleSocket) {
+    // runc's rule too: a console socket is only for a terminal the caller does not attach to.
+    throw new UsageError(`--console-socket ${ctx.consoleSocket}: process.terminal is false, there is no terminal to send`);
+  }
   return {
     id: ctx.id,
     rootfs: ctx.rootfs,
@@ -55,6 +60,7 @@ export function buildInitConfig(spec: Spec, ctx: PlanContext, warnings: string[]
     cgroupProcs: ctx.cgroups.procsFiles(),
     cgroupPaths: { ...ctx.cgroups.paths },
     process,
+    ...(linux.seccomp ? { seccomp: planSeccomp(linux.seccomp, process.noNewPrivileges) } : {}),
     hooks: {
       createContainer: spec.hooks?.createContainer ?? [],
       startContainer: spec.hooks?.startContainer ?? [],
