@@ -10,7 +10,7 @@
 // pause/resume, kill (and --all), delete, delete --force, errors read back from --log JSON lines.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildImageArchive, IMAGE_REF } from '../helpers/containerd-image.js';
@@ -37,6 +37,12 @@ const RUNTIMES: RuntimeUnderTest[] = [
   { tag: 'runc', binary: () => spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).stdout.trim(), root: () => join(ctrd().runcRoot, 'runc') },
   { tag: 'ours', binary: () => ctrd().ourRuntimeBinary(), root: () => join(ctrd().runcRoot, 'ours') },
 ];
+
+/** Command line of `pid`'s parent. */
+function parentCmdline(pid: number): string {
+  const ppid = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return readFileSync(`/proc/${ppid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+}
 
 const show = (r: CtrResult) => `${r.cmd}\n  exit ${r.status}${r.signal ? ` (${r.signal})` : ''}\n  stdout: ${JSON.stringify(r.stdout)}\n  stderr: ${JSON.stringify(r.stderr)}`;
 
@@ -109,6 +115,10 @@ describe('containerd 1.6 runc v2 shim', { skip: missing ?? false }, () => {
           const initPid = task.pid;
           assert.ok(initPid > 0);
           assert.equal(runtime(['state', cid]).status, 0, 'the runtime knows the container');
+          // The init is the shim's own child (the shim reaps by pid) and holds only fds 0-2:
+          // nothing of the runtime's, not the shim's ttrpc socket it inherited as fd 3.
+          assert.match(parentCmdline(initPid), /containerd-shim-runc-v2 .*-id mydocker-/, `parent of init ${initPid}`);
+          assert.deepEqual(readdirSync(`/proc/${initPid}/fd`).sort(), ['0', '1', '2'], `fds of init ${initPid}`);
 
           // exec without a tty: stdio are the runtime's fd 0-2, the process is the shim's child.
           const e1 = ok(c.ctr(['task', 'exec', '--fifo-dir', c.fifoDir, '--exec-id', 'e1', cid, 'sh', '-c', 'echo exec-ok; id -u']));
@@ -118,6 +128,12 @@ describe('containerd 1.6 runc v2 shim', { skip: missing ?? false }, () => {
           const e2 = ok(c.ctr(['task', 'exec', '-t', '--fifo-dir', c.fifoDir, '--exec-id', 'e2', cid, 'sh', '-c', 'tty'], { tty: true }));
           assert.match(e2.stdout, /\/dev\/pts\/\d+/, show(e2));
 
+          // A failed exec is reported from the runtime's JSON log, as for create.
+          const bad = c.ctr(['task', 'exec', '--fifo-dir', c.fifoDir, '--exec-id', 'e-bad', cid, '/nonexistent']);
+          assert.notEqual(bad.status, 0, show(bad));
+          assert.match(bad.stderr, /OCI runtime exec failed: .*\/nonexistent/, show(bad));
+          assert.doesNotMatch(bad.stderr, /unable to retrieve OCI runtime error|did not terminate successfully/, show(bad));
+
           // A detached exec, so that ps has two processes to list.
           ok(c.ctr(['task', 'exec', '-d', '--fifo-dir', c.fifoDir, '--exec-id', 'e3', cid, 'sleep', '500']));
 
@@ -126,6 +142,9 @@ describe('containerd 1.6 runc v2 shim', { skip: missing ?? false }, () => {
           const pids = ps.stdout.split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[0])).filter((n) => n > 0);
           assert.ok(pids.includes(initPid), `init ${initPid} in ps:\n${show(ps)}`);
           assert.ok(pids.length >= 2, `init and the detached exec in ps:\n${show(ps)}`);
+          for (const p of pids.filter((p) => p !== initPid)) {
+            assert.match(parentCmdline(p), /containerd-shim-runc-v2 .*-id mydocker-/, `parent of exec'd ${p}`);
+          }
 
           // pause/resume: the shim's status, and the runtime's own view (a frozen cgroup).
           ok(c.ctr(['task', 'pause', cid]));
