@@ -84,7 +84,7 @@ export class Store {
       flock(fd, LOCK_EX | LOCK_NB);
     } catch (e) {
       closeSync(fd);
-      if (e instanceof KernelError && e.code === 'EWOULDBLOCK') return null;
+      if (e instanceof KernelError && (e.code === 'EAGAIN' || e.code === 'EWOULDBLOCK')) return null;
       throw e;
     }
     return new LockedDir(this, id, fd);

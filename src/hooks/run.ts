@@ -46,7 +46,9 @@ function runHook(kind: HookKind, index: number, hook: HookSpec, input: string): 
     killSignal: 'SIGKILL',
     maxBuffer: 1 << 20,
   });
-  if (res.error) {
+  // A hook that does not read its stdin makes our write of the state fail with EPIPE: that
+  // is the hook's business, its exit status is what counts.
+  if (res.error && !((res.error as NodeJS.ErrnoException).code === 'EPIPE' && (res.status !== null || res.signal))) {
     const code = (res.error as NodeJS.ErrnoException).code;
     if (code === 'ETIMEDOUT') throw new HookError(`${what}: timed out after ${hook.timeout}s`);
     if (code === 'ENOENT') throw new HookError(`${what}: no such file`);
