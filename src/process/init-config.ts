@@ -20,8 +20,8 @@ export interface MountStep {
   data: string;
   /** A bind mount (source is a host path; the mount point is a file if the source is). */
   bind: boolean;
-  /** The config's `rro`-style recursive read-only (mount_setattr). */
-  recursiveReadonly: boolean;
+  /** Recursive options (`rro`, `rnosuid`, ...): MOUNT_ATTR_* bits for mount_setattr(AT_RECURSIVE). */
+  recursiveAttr: { set: number; clear: number };
 }
 
 export interface DeviceNode {

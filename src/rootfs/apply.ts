@@ -24,6 +24,7 @@ import {
   MS_RELATIME,
   MS_REMOUNT,
   MS_SLAVE,
+  mountSetattrRecursive,
   pivotRoot,
   umount2,
 } from '../kernel/mount.js';
@@ -109,6 +110,14 @@ function mountOne(cfg: InitConfig, rootFd: number, m: MountStep): void {
       try {
         const keep = mountFlagsOf(procFdPath(mounted)) & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
         mount(null, procFdPath(mounted), null, MS_BIND | MS_REMOUNT | keep | m.remountFlags);
+      } finally {
+        closeSync(mounted);
+      }
+    }
+    if (m.recursiveAttr.set || m.recursiveAttr.clear) {
+      const mounted = reopen(rootFd, m.destination);
+      try {
+        mountSetattrRecursive(mounted, m.recursiveAttr.set, m.recursiveAttr.clear, m.destination);
       } finally {
         closeSync(mounted);
       }

@@ -6,7 +6,7 @@ import { UnsupportedError, UsageError } from '../errors.js';
 import { MS_BIND, MS_REC, MS_SLAVE } from '../kernel/constants.js';
 import type { DeviceNode, MountStep } from '../process/init-config.js';
 import type { LinuxDevice, Mount } from '../spec/generated/types.js';
-import { MOUNT_OPTIONS, PROPAGATION_OPTIONS } from '../spec/tables.js';
+import { MOUNT_ATTR__ATIME, MOUNT_ATTR_RELATIME, MOUNT_OPTIONS, PROPAGATION_OPTIONS, RECURSIVE_MOUNT_OPTIONS } from '../spec/tables.js';
 
 export function planMounts(mounts: Mount[] | undefined, bundle: string): MountStep[] {
   return (mounts ?? []).map((m, i) => planMount(m, i, bundle));
@@ -17,10 +17,9 @@ function planMount(m: Mount, index: number, bundle: string): MountStep {
   const options = m.options ?? [];
   const bind = m.type === 'bind' || options.includes('bind') || options.includes('rbind');
   let flags = 0;
-  let clear = 0;
   const propagation: number[] = [];
   const data: string[] = [];
-  let recursiveReadonly = false;
+  const recursiveAttr = { set: 0, clear: 0 };
   for (const opt of options) {
     if (opt === 'bind') {
       flags |= MS_BIND;
@@ -30,16 +29,25 @@ function planMount(m: Mount, index: number, bundle: string): MountStep {
       flags |= MS_BIND | MS_REC;
       continue;
     }
-    if (opt === 'rro') {
-      recursiveReadonly = true;
+    const recursive = RECURSIVE_MOUNT_OPTIONS[opt];
+    if (recursive) {
+      if (/atime$/.test(opt) && !/diratime$/.test(opt)) {
+        // The atime modes are one field of the attributes: the kernel only takes a whole new
+        // value (clear the field, set the mode); "clearing" a mode means back to relatime.
+        recursiveAttr.clear |= MOUNT_ATTR__ATIME;
+        recursiveAttr.set = (recursiveAttr.set & ~MOUNT_ATTR__ATIME) | (recursive.clear ? MOUNT_ATTR_RELATIME : recursive.attr);
+      } else if (recursive.clear) {
+        recursiveAttr.clear |= recursive.attr;
+        recursiveAttr.set &= ~recursive.attr;
+      } else {
+        recursiveAttr.set |= recursive.attr;
+        recursiveAttr.clear &= ~recursive.attr;
+      }
       continue;
     }
     const known = MOUNT_OPTIONS[opt];
     if (known) {
-      if (known.clear) {
-        flags &= ~known.flag;
-        clear |= known.flag;
-      } else flags |= known.flag;
+      flags = known.clear ? flags & ~known.flag : flags | known.flag;
       continue;
     }
     const prop = PROPAGATION_OPTIONS[opt];
@@ -47,15 +55,11 @@ function planMount(m: Mount, index: number, bundle: string): MountStep {
       propagation.push(prop);
       continue;
     }
-    if (/^r(no)?(suid|dev|exec|atime|diratime|relatime|strictatime|symfollow)$|^rrw$/.test(opt)) {
-      throw new UnsupportedError(`${field}/options: recursive mount option ${JSON.stringify(opt)} is not supported yet`);
-    }
     if (opt.startsWith('idmap') || opt.startsWith('ridmap')) {
       throw new UnsupportedError(`${field}/options: ${JSON.stringify(opt)}: id-mapped mounts are not supported`);
     }
     data.push(opt);
   }
-  void clear;
   if (!m.destination) throw new UsageError(`${field}/destination: is required`);
   const destination = m.destination.startsWith('/') ? m.destination : `/${m.destination}`;
   let source = m.source ?? '';
@@ -72,7 +76,7 @@ function planMount(m: Mount, index: number, bundle: string): MountStep {
       propagation,
       data: data.join(','),
       bind: true,
-      recursiveReadonly,
+      recursiveAttr,
     };
   }
   if (!m.type) throw new UsageError(`${field}/type: is required for a mount that is not a bind mount`);
@@ -85,7 +89,7 @@ function planMount(m: Mount, index: number, bundle: string): MountStep {
     propagation,
     data: data.join(','),
     bind: false,
-    recursiveReadonly,
+    recursiveAttr,
   };
 }
 

@@ -262,7 +262,7 @@ export const RECURSIVE_MOUNT_OPTIONS: Readonly<Record<string, RecursiveMountOpti
  * Whether the rootfs code applies the recursive options yet (it refuses them until then).
  * Flip this together with that code: `features` lists them only when true.
  */
-export const RECURSIVE_MOUNT_OPTIONS_SUPPORTED = false;
+export const RECURSIVE_MOUNT_OPTIONS_SUPPORTED = true;
 
 /** Every option name the runtime recognises in `mounts[].options` (features' mountOptions). */
 export const MOUNT_OPTION_NAMES: readonly string[] = [

@@ -3,7 +3,8 @@
 // Each probe runs with `run` and prints facts the test checks; where runc is installed the
 // same probe runs under runc too, so a failure both share is the test's or the host's.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -98,6 +99,24 @@ describe('inside the container', () => {
       assert.match(out, /rw-ok/);
       assert.match(out, / \/data .*\bro\b.*nosuid/);
     } finally {
+      rmSync(host, { recursive: true, force: true });
+    }
+  });
+
+  it('recursive options (rro) reach submounts of a bind', () => {
+    const host = mkdtempSync(join(tmpdir(), 'mydocker-test-rro-'));
+    const sub = join(host, 'sub');
+    try {
+      mkdirSync(sub);
+      assert.equal(spawnSync('mount', ['-t', 'tmpfs', 'mydocker-test', sub]).status, 0);
+      const out = probe(OURS, 'touch /data/sub/x 2>&1; touch /plain/sub/y && echo plain-rw', (c) => {
+        c.mounts.push({ destination: '/data', type: 'bind', source: host, options: ['rbind', 'rro'] });
+        c.mounts.push({ destination: '/plain', type: 'bind', source: host, options: ['rbind', 'ro'] });
+      });
+      assert.match(out, /\/data\/sub\/x.*Read-only file system/);
+      assert.match(out, /plain-rw/, 'a plain ro does not reach the submount: the difference rro makes');
+    } finally {
+      spawnSync('umount', [sub]);
       rmSync(host, { recursive: true, force: true });
     }
   });
