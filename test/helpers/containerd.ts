@@ -43,6 +43,8 @@ export class PrivateContainerd {
   readonly runcRoot: string;
   readonly fifoDir: string;
   private proc: ChildProcess | undefined;
+  /** Resolves once containerd has exited and been reaped (by us: it is our child). */
+  private exited: Promise<void> = Promise.resolve();
   private pid = 0;
   /** What existed before we started, so that stop() only removes what we made. */
   private hadRunContainerd = existsSync('/run/containerd');
@@ -117,6 +119,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     }
     this.pid = this.proc.pid ?? 0;
     if (!this.pid) throw new Error('spawn containerd failed');
+    const proc = this.proc;
+    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     this.proc.unref();
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -194,9 +198,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         process.kill(this.pid, 'SIGKILL');
         await gone(this.pid, 5_000);
       }
+      // Let libuv reap it, so no zombie is left for PID 1 to collect.
+      await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5_000).unref())]);
     }
     // Shims exit on their own once their tasks are gone; anything still running is ours to kill.
-    for (const { pid, what } of processesOfSuite(this.dir)) {
+    const stray = processesOfSuite(this.dir);
+    for (const { pid, what } of stray) {
       leaks.push(`process ${pid} ${what}`);
       try {
         process.kill(pid, 'SIGKILL');
@@ -204,6 +211,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         /* gone meanwhile */
       }
     }
+    // Their cgroups can only be removed once they are really gone.
+    for (const { pid } of stray) await gone(pid, 5_000);
     for (const m of mountsUnder(this.dir).reverse()) {
       leaks.push(`mount ${m}`);
       spawnSync('umount', ['-l', m]);
