@@ -48,6 +48,7 @@ import {
   readonlyRoot,
 } from '../rootfs/apply.js';
 import { applyBounding, applyCapabilities } from '../security/capabilities.js';
+import { applySeccomp } from '../security/seccomp-load.js';
 import type { InitConfig } from './init-config.js';
 import { receive, send, type ToInit } from './protocol.js';
 
@@ -246,6 +247,8 @@ function startProcess(cfg: InitConfig): never {
     } else setCloexec(fd, false);
   }
 
+  // seccomp without no_new_privs needs CAP_SYS_ADMIN: before the credentials change (runc's order).
+  applySeccomp(cfg.seccomp, 'before-credentials');
   if (p.capabilities) applyBounding(p.capabilities.bounding);
   // Credentials: groups, gid, uid; keep the permitted set across the uid change so that
   // the capabilities below can still be applied.
@@ -262,5 +265,7 @@ function startProcess(cfg: InitConfig): never {
   if (p.umask !== undefined) umask(p.umask);
   if (p.capabilities) applyCapabilities(p.capabilities);
   if (p.noNewPrivileges) prctl(PR_SET_NO_NEW_PRIVS, 1);
+  // seccomp with no_new_privs: the very last step, so few of our syscalls run under the filter.
+  applySeccomp(cfg.seccomp, 'before-exec');
   execve(resolvedPath, p.args, p.env);
 }
