@@ -6,6 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { parseDuration } from '../../src/cli/verbs/events.js';
+import { ramInBytes, resourcesFromFlags } from '../../src/cli/verbs/update.js';
 import { baseConfig, cleanEnv, haveRunc, OURS, RUNC, Sandbox, uniqueId, waitFor, type Runtime } from '../helpers/runtime.js';
 
 /** cgroupsPath parent of these tests, removed at the end when empty and made here. */
@@ -51,6 +53,38 @@ after(() => {
       /* not empty: a leak the per-test cleanup reports */
     }
   }
+});
+
+describe('flag parsing as runc (urfave/cli, go-units)', () => {
+  it('--interval takes a Go duration', () => {
+    assert.equal(parseDuration('5s'), 5000);
+    assert.equal(parseDuration('1m30s'), 90_000);
+    assert.equal(parseDuration('250ms'), 250);
+    assert.equal(parseDuration('1.5h'), 5_400_000);
+    assert.equal(parseDuration('0'), 0);
+    assert.throws(() => parseDuration('5'), /invalid value "5" for flag -interval/);
+    assert.throws(() => parseDuration('5x'), /parse error/);
+  });
+
+  it('update sizes take binary units; only given flags become resources', () => {
+    assert.equal(ramInBytes('--memory', '512'), 512);
+    assert.equal(ramInBytes('--memory', '64k'), 64 * 1024);
+    assert.equal(ramInBytes('--memory', '32m'), 32 << 20);
+    assert.equal(ramInBytes('--memory', '1.5GiB'), 1.5 * 2 ** 30);
+    assert.throws(() => ramInBytes('--memory', '1x'), /invalid value for --memory/);
+    const g = { root: '/tmp', logFormat: 'text' as const };
+    assert.deepEqual(resourcesFromFlags({}, g), {});
+    assert.deepEqual(resourcesFromFlags({ memory: '32m', memorySwap: '-1', cpuShare: '512', cpuQuota: '-1', pidsLimit: '20' }, g), {
+      memory: { limit: 32 << 20, swap: -1 },
+      cpu: { shares: 512, quota: -1 },
+      pids: { limit: 20 },
+    });
+    assert.deepEqual(resourcesFromFlags({ cpuShares: '256', cpusetCpus: '0-1', blkioWeight: '500' }, g), {
+      cpu: { cpus: '0-1', shares: 256 },
+      blockIO: { weight: 500 },
+    });
+    assert.throws(() => resourcesFromFlags({ cpuPeriod: '-5' }, g), /invalid value for --cpu-period/);
+  });
 });
 
 for (const rt of [RUNC, OURS]) {
