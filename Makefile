@@ -48,6 +48,12 @@ run: setup
 	$(MAKE) build rootfs
 	$(NODE) dist/mydocker-runc.js run --bundle bundles/busybox mydocker-demo-$$$$
 
+# Side by side with Debian's runc on the busybox bundle: one table (scripts/bench.mjs). Never
+# fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time goes,
+# and README.md's Performance section.
+bench: build rootfs
+	$(NODE) scripts/bench.mjs $(BENCH_FLAGS)
+
 install: build
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc
 
