@@ -52,19 +52,18 @@ import { SYSCALL_ABIS, SYSCALL_TABLE } from './seccomp-syscalls.js';
 
 export type SyscallAbi = (typeof SYSCALL_ABIS)[number];
 
-/** An architecture a filter can name: its audit arch, the ABI of its syscall table, its word size. */
+/** An architecture a filter can name: its audit arch and the ABI of its syscall table. */
 interface ArchInfo {
   audit: number;
   abi: SyscallAbi;
-  bits: 32 | 64;
 }
 
 const ARCHES: Partial<Record<SeccompArch, ArchInfo>> = {
-  SCMP_ARCH_X86_64: { audit: AUDIT_ARCH.SCMP_ARCH_X86_64!, abi: 'x86_64', bits: 64 },
-  SCMP_ARCH_X32: { audit: AUDIT_ARCH.SCMP_ARCH_X32!, abi: 'x32', bits: 32 },
-  SCMP_ARCH_X86: { audit: AUDIT_ARCH.SCMP_ARCH_X86!, abi: 'x86', bits: 32 },
-  SCMP_ARCH_AARCH64: { audit: AUDIT_ARCH.SCMP_ARCH_AARCH64!, abi: 'aarch64', bits: 64 },
-  SCMP_ARCH_ARM: { audit: AUDIT_ARCH.SCMP_ARCH_ARM!, abi: 'arm', bits: 32 },
+  SCMP_ARCH_X86_64: { audit: AUDIT_ARCH.SCMP_ARCH_X86_64!, abi: 'x86_64' },
+  SCMP_ARCH_X32: { audit: AUDIT_ARCH.SCMP_ARCH_X32!, abi: 'x32' },
+  SCMP_ARCH_X86: { audit: AUDIT_ARCH.SCMP_ARCH_X86!, abi: 'x86' },
+  SCMP_ARCH_AARCH64: { audit: AUDIT_ARCH.SCMP_ARCH_AARCH64!, abi: 'aarch64' },
+  SCMP_ARCH_ARM: { audit: AUDIT_ARCH.SCMP_ARCH_ARM!, abi: 'arm' },
 };
 
 /** Node's process.arch → the native seccomp architecture. */
