@@ -1,0 +1,91 @@
+// Pseudo-terminals: opening a master in whatever devpts instance /dev/ptmx names in the
+// caller's mount namespace (the container's own, once we are inside it), its slave, and the
+// tty ioctls (controlling terminal, window size).
+//
+// ioctl numbers are the asm-generic ones, the same on x86-64 and arm64.
+import { check, libcFn } from './ffi.js';
+import { O_CLOEXEC, O_RDWR, open } from './files.js';
+
+export const O_NOCTTY = 0o400;
+const TIOCSCTTY = 0x540e;
+const TIOCGWINSZ = 0x5413;
+const TIOCSWINSZ = 0x5414;
+const TIOCGPTN = 0x80045430;
+const TIOCSPTLCK = 0x40045431;
+const TIOCGPTPEER = 0x5441;
+
+function ioctl(): (fd: number, req: number, ...args: unknown[]) => number {
+  return libcFn('int ioctl(int fd, unsigned long req, ...)') as unknown as (fd: number, req: number, ...args: unknown[]) => number;
+}
+
+export interface Pty {
+  /** The master (close-on-exec). */
+  master: number;
+  /** The slave (close-on-exec; not yet anyone's controlling terminal). */
+  slave: number;
+  /** /dev/pts/N, as the process will see it. */
+  name: string;
+}
+
+/**
+ * Open /dev/ptmx, unlock it and open its peer. The slave is opened with TIOCGPTPEER (no path
+ * lookup, so a /dev/pts replaced under us cannot hand us someone else's terminal), falling
+ * back to /dev/pts/N on kernels older than 4.13.
+ */
+export function openPty(ptmx = '/dev/ptmx'): Pty {
+  const master = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  try {
+    const unlock = Buffer.alloc(4); // int 0: unlock
+    check(ioctl()(master, TIOCSPTLCK, 'void *', unlock), 'ioctl', `TIOCSPTLCK ${ptmx}`);
+    const num = Buffer.alloc(4);
+    check(ioctl()(master, TIOCGPTN, 'void *', num), 'ioctl', `TIOCGPTN ${ptmx}`);
+    const name = `/dev/pts/${num.readUInt32LE(0)}`;
+    let slave: number;
+    const peer = ioctl()(master, TIOCGPTPEER, 'int', O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (peer >= 0) slave = peer;
+    else slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    return { master, slave, name };
+  } catch (e) {
+    libcFn('int close(int fd)')(master);
+    throw e;
+  }
+}
+
+/** Make `fd` (a terminal) the controlling terminal of the caller, a session leader. */
+export function setControllingTerminal(fd: number): void {
+  check(ioctl()(fd, TIOCSCTTY, 'int', 0), 'ioctl', 'TIOCSCTTY');
+}
+
+export interface WinSize {
+  rows: number;
+  cols: number;
+}
+
+export function setWinSize(fd: number, size: WinSize): void {
+  const ws = Buffer.alloc(8); // struct winsize { unsigned short row, col, xpixel, ypixel; }
+  ws.writeUInt16LE(Math.min(size.rows, 0xffff), 0);
+  ws.writeUInt16LE(Math.min(size.cols, 0xffff), 2);
+  check(ioctl()(fd, TIOCSWINSZ, 'void *', ws), 'ioctl', 'TIOCSWINSZ');
+}
+
+/** The window size of terminal `fd`, or null when it is not a terminal. */
+export function getWinSize(fd: number): WinSize | null {
+  const ws = Buffer.alloc(8);
+  if (ioctl()(fd, TIOCGWINSZ, 'void *', ws) < 0) return null;
+  return { rows: ws.readUInt16LE(0), cols: ws.readUInt16LE(2) };
+}
+
+export function isatty(fd: number): boolean {
+  return (libcFn('int isatty(int fd)')(fd) as number) === 1;
+}
+
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
+
+/** Set O_NONBLOCK on `fd` (its open file description). */
+export function setNonBlocking(fd: number): void {
+  const fcntl = libcFn('int fcntl(int fd, int cmd, ...)');
+  const flags = check(fcntl(fd, F_GETFL), 'fcntl', `F_GETFL ${fd}`);
+  if (!(flags & O_NONBLOCK)) check(fcntl(fd, F_SETFL, 'int', flags | O_NONBLOCK), 'fcntl', `F_SETFL ${fd}`);
+}
