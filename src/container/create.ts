@@ -6,7 +6,7 @@
 // init dies on its own when the sync socket closes, and everything the init mounted lives in
 // the init's own mount namespace.
 import { closeSync, rmSync } from 'node:fs';
-import { cgroupManager } from '../cgroups/index.js';
+import { cgroupManager, withDefaultDevices } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { runHooks } from '../hooks/run.js';
@@ -71,7 +71,10 @@ export function create(store: Store, req: CreateRequest): Created {
   try {
     dir.write(state);
     cgroups = cgroupManager(cgroupSpec);
-    cgroups.create(config.linux?.resources);
+    // runc's default device rules (null, zero, tty, ptmx, pts...) follow the config's own, as
+    // runc always adds them: without them /dev/null or the console's pty cannot be opened.
+    const resources = config.linux?.resources ?? {};
+    cgroups.create({ ...resources, devices: withDefaultDevices(resources.devices, config.linux?.devices) });
     const fifo = store.fifoPath(id);
     mkfifo(fifo, 0o622);
 
