@@ -13,29 +13,13 @@
 //   6. runs startContainer hooks, switches user, capabilities, no_new_privs, seccomp, and
 //      execve()s process.args.
 // Errors before `ready` go to the runtime as one line; after it, to the container's stderr.
-import { closeSync, readdirSync, writeFileSync, writeSync, statSync, accessSync, constants as fsc } from 'node:fs';
+import { closeSync, writeFileSync, writeSync } from 'node:fs';
 import { errorLine, RuntimeError, wrap } from '../errors.js';
 import { KernelError } from '../kernel/ffi.js';
 import { open, O_CLOEXEC, O_PATH, O_WRONLY } from '../kernel/files.js';
 import { CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWNS, setns, unshare } from '../kernel/ns.js';
 import { NAMESPACES } from '../spec/tables.js';
-import {
-  execve,
-  getpid,
-  prctl,
-  PR_SET_DUMPABLE,
-  PR_SET_KEEPCAPS,
-  PR_SET_NO_NEW_PRIVS,
-  setCloexec,
-  setdomainname,
-  setgroups,
-  sethostname,
-  setresgid,
-  setresuid,
-  setrlimit,
-  umask,
-} from '../kernel/process.js';
-import { chdir } from '../kernel/mount.js';
+import { getpid, prctl, PR_SET_DUMPABLE, setdomainname, sethostname, setrlimit } from '../kernel/process.js';
 import { runHooks } from '../hooks/run.js';
 import {
   createDevices,
@@ -47,12 +31,16 @@ import {
   readonlyPaths,
   readonlyRoot,
 } from '../rootfs/apply.js';
-import { applyBounding, applyCapabilities } from '../security/capabilities.js';
+import { setUpConsole } from './console.js';
 import { applySeccomp } from '../security/seccomp-load.js';
+import { finalizeAndExec, lookPath } from './finalize.js';
 import type { InitConfig } from './init-config.js';
 import { receive, send, type ToInit } from './protocol.js';
 
-export function initMain(syncFd: number, hostMntFd: number): never {
+export { lookPath };
+
+/** `consoleFd`: the connected console socket (process.terminal), or -1. */
+export function initMain(syncFd: number, hostMntFd: number, consoleFd = -1): never {
   // Not dumpable: a process exec'd into the container cannot ptrace us or read our /proc
   // files while we still hold host resources.
   prctl(PR_SET_DUMPABLE, 0);
@@ -61,7 +49,7 @@ export function initMain(syncFd: number, hostMntFd: number): never {
     const msg = receive<ToInit>(syncFd);
     if (!msg || msg.type !== 'config') process.exit(1); // the runtime went away
     const cfg = msg.config;
-    const fifoFd = setUp(cfg, syncFd, hostMntFd);
+    const fifoFd = setUp(cfg, syncFd, hostMntFd, consoleFd);
     send(syncFd, { type: 'ready' });
     ready = true;
     closeSync(syncFd);
@@ -93,7 +81,7 @@ function waitFor(syncFd: number, type: 'continue'): void {
 }
 
 /** Everything up to `ready`; returns the O_PATH fd of exec.fifo. */
-function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number): number {
+function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: number): number {
   // 1. Namespaces. Back to the host's mount namespace first (we were born in the launch one),
   //    then create or join. setns(CLONE_NEWNS) needs an fs_struct of our own.
   unshare(CLONE_FS, 'CLONE_FS');
@@ -156,6 +144,12 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number): number {
   }
 
   if (cfg.mountNamespace) enterRoot(cfg);
+  // The terminal, now that /dev/ptmx is the container's own devpts and before the rootfs
+  // turns read-only (runc's order): the slave becomes our 0/1/2, so the runtime's stdio is
+  // no longer held by the time `create` returns.
+  if (cfg.process.terminal && consoleFd >= 0) {
+    setUpConsole(consoleFd, { size: cfg.process.consoleSize, mountConsole: true });
+  }
   if (cfg.hostname !== undefined) sethostname(cfg.hostname);
   if (cfg.domainname !== undefined) setdomainname(cfg.domainname);
   // Sysctls before readonlyPaths: /proc/sys is usually one of them.
@@ -187,30 +181,6 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number): number {
 
 let resolvedPath = '';
 
-/** Find `file` like execvp, with the container's PATH, inside the container's root. */
-export function lookPath(file: string, env: string[]): string {
-  const check = (path: string): boolean => {
-    try {
-      const st = statSync(path);
-      if (!st.isFile()) return false;
-      accessSync(path, fsc.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (file.includes('/')) {
-    if (check(file)) return file;
-    throw new RuntimeError(`exec: ${JSON.stringify(file)}: no such executable file in the container`);
-  }
-  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-  for (const dir of pathVar.split(':')) {
-    const candidate = `${dir || '.'}/${file}`;
-    if (check(candidate)) return candidate;
-  }
-  throw new RuntimeError(`exec: ${JSON.stringify(file)}: executable file not found in $PATH`);
-}
-
 /** Block until `start` opens exec.fifo for reading, then tell it we are going. */
 function waitForStart(fifoFd: number): void {
   // Opening through /proc/self/fd reopens the FIFO we resolved before pivot_root; O_WRONLY
@@ -234,38 +204,10 @@ function startProcess(cfg: InitConfig): never {
   const p = cfg.process;
   runHooks('startContainer', cfg.hooks.startContainer, { ...cfg.hookState, status: 'running', pid: getpid() });
 
-  // Only 0-2 and --preserve-fds survive execve.
-  const keep = 3 + cfg.preserveFds;
-  for (const name of readdirSync('/proc/self/fd')) {
-    const fd = Number(name);
-    if (fd >= keep) {
-      try {
-        setCloexec(fd, true);
-      } catch {
-        /* the fd of the directory listing itself */
-      }
-    } else setCloexec(fd, false);
-  }
-
-  // seccomp without no_new_privs needs CAP_SYS_ADMIN: before the credentials change (runc's order).
-  applySeccomp(cfg.seccomp, 'before-credentials');
-  if (p.capabilities) applyBounding(p.capabilities.bounding);
-  // Credentials: groups, gid, uid; keep the permitted set across the uid change so that
-  // the capabilities below can still be applied.
-  setgroups(p.additionalGids);
-  prctl(PR_SET_KEEPCAPS, 1);
-  setresgid(p.gid, p.gid, p.gid);
-  setresuid(p.uid, p.uid, p.uid);
-  prctl(PR_SET_KEEPCAPS, 0);
-  try {
-    chdir(p.cwd);
-  } catch (e) {
-    throw wrap(e, 'process.cwd');
-  }
-  if (p.umask !== undefined) umask(p.umask);
-  if (p.capabilities) applyCapabilities(p.capabilities);
-  if (p.noNewPrivileges) prctl(PR_SET_NO_NEW_PRIVS, 1);
-  // seccomp with no_new_privs: the very last step, so few of our syscalls run under the filter.
-  applySeccomp(cfg.seccomp, 'before-exec');
-  execve(resolvedPath, p.args, p.env);
+  finalizeAndExec(p, resolvedPath, {
+    preserveFds: cfg.preserveFds,
+    // seccomp: before the credentials without no_new_privs (needs CAP_SYS_ADMIN), else last.
+    beforeCredentials: () => applySeccomp(cfg.seccomp, 'before-credentials'),
+    beforeExec: () => applySeccomp(cfg.seccomp, 'before-exec'),
+  });
 }

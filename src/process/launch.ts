@@ -17,6 +17,7 @@ import { RuntimeError } from '../errors.js';
 import { socketpair, SOCK_CLOEXEC, SOCK_SEQPACKET } from '../kernel/files.js';
 import { mount, MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE, MS_NOSUID, MS_NODEV } from '../kernel/mount.js';
 import { CLONE_NEWNS, CLONE_NEWPID, setns, unshare } from '../kernel/ns.js';
+import { connectConsoleSocket } from './console.js';
 
 export interface LaunchOptions {
   /** New PID namespace ({}), join one ({path}), or stay in ours (null). */
@@ -25,6 +26,18 @@ export interface LaunchOptions {
   stdio: [number, number, number];
   /** fds 3 .. 3+n-1 of ours pass to the init at the same numbers. */
   preserveFds: number;
+  /**
+   * process.terminal: connect to this console socket before anything is spawned (a missing
+   * socket is one clear line) and pass the connected socket to the init; its number is the
+   * init's last argument.
+   */
+  consoleSocket?: string;
+  /** Another program than dist/init.js (the exec helper, dist/exec-init.js). */
+  script?: string;
+  /** More fds for the child; they arrive after the sync socket and the mount-ns fd (see Launched.extraFds). */
+  extraFds?: number[];
+  /** argv[0] of the child (its /proc/<pid>/cmdline). */
+  name?: string;
 }
 
 export interface Launched {
@@ -32,27 +45,47 @@ export interface Launched {
   pid: number;
   /** Our end of the sync socket. */
   sync: number;
+  /** The numbers LaunchOptions.extraFds have in the child, in the same order. */
+  extraFds: number[];
 }
 
-let initScript: string | undefined;
+const scripts = new Map<string, string>();
 
 /** dist/init.js, found from wherever this module was loaded (the bundle, or build/ in tests). */
 export function initScriptPath(): string {
-  if (initScript) return initScript;
+  return distScriptPath('init.js');
+}
+
+/** A program of dist/ (init.js, exec-init.js), found like initScriptPath. */
+export function distScriptPath(file: string): string {
+  const known = scripts.get(file);
+  if (known) return known;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
-    for (const candidate of [join(dir, 'init.js'), join(dir, 'dist', 'init.js')]) {
-      if (existsSync(candidate) && !candidate.includes('/build/')) return (initScript = candidate);
+    for (const candidate of [join(dir, file), join(dir, 'dist', file)]) {
+      if (existsSync(candidate) && !candidate.includes('/build/')) {
+        scripts.set(file, candidate);
+        return candidate;
+      }
     }
     dir = dirname(dir);
   }
-  throw new RuntimeError('cannot find dist/init.js next to the runtime (run `make build`)');
+  throw new RuntimeError(`cannot find dist/${file} next to the runtime (run \`make build\`)`);
 }
 
 export function launchInit(opts: LaunchOptions): Launched {
   const node = realpathSync(process.execPath);
-  const script = initScriptPath();
-  const [ours, theirs] = socketpair(SOCK_SEQPACKET | SOCK_CLOEXEC);
+  const script = opts.script ?? initScriptPath();
+  const consoleFd = opts.consoleSocket ? connectConsoleSocket(opts.consoleSocket) : -1;
+  const extra = [...(opts.extraFds ?? []), ...(consoleFd >= 0 ? [consoleFd] : [])];
+  let ours: number;
+  let theirs: number;
+  try {
+    [ours, theirs] = socketpair(SOCK_SEQPACKET | SOCK_CLOEXEC);
+  } catch (e) {
+    if (consoleFd >= 0) closeSync(consoleFd);
+    throw e;
+  }
   const hostMnt = openSync('/proc/thread-self/ns/mnt', 'r');
   const ownPid = openSync('/proc/thread-self/ns/pid', 'r');
   let child: ChildProcess | undefined;
@@ -74,11 +107,13 @@ export function launchInit(opts: LaunchOptions): Launched {
 
       const preserved = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
       const syncFd = 3 + opts.preserveFds;
-      child = spawn(node, [script, String(syncFd), String(syncFd + 1)], {
-        stdio: [...opts.stdio, ...preserved, theirs, hostMnt],
+      const args = [script, String(syncFd), String(syncFd + 1)];
+      if (consoleFd >= 0) args.push(String(syncFd + 2 + extra.length - 1));
+      child = spawn(node, args, {
+        stdio: [...opts.stdio, ...preserved, theirs, hostMnt, ...extra],
         detached: true, // setsid: the init leads its own session, as runc's does
         env: {},
-        argv0: 'mydocker-runc-init',
+        argv0: opts.name ?? 'mydocker-runc-init',
       });
     } finally {
       if (opts.pidNamespace) setns(ownPid, CLONE_NEWPID, 'back to the runtime pid namespace');
@@ -91,10 +126,12 @@ export function launchInit(opts: LaunchOptions): Launched {
     closeSync(theirs);
     closeSync(hostMnt);
     closeSync(ownPid);
+    if (consoleFd >= 0) closeSync(consoleFd);
   }
   if (child.pid === undefined) {
     closeSync(ours);
     throw new RuntimeError(`spawn the container init (${node}): failed`);
   }
-  return { child, pid: child.pid, sync: ours };
+  const firstExtra = 3 + opts.preserveFds + 2;
+  return { child, pid: child.pid, sync: ours, extraFds: (opts.extraFds ?? []).map((_, i) => firstExtra + i) };
 }
