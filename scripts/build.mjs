@@ -1,7 +1,8 @@
 // Build: transpile src/ and test/ to build/ (one file per module, for tests and for the
-// library), and bundle the two programs on the container's path into dist/:
+// library), and bundle the programs on the container's path into dist/:
 //   dist/mydocker-runc.js  the CLI (verbs are split into lazily loaded chunks)
 //   dist/init.js           the container's init (PID 1 until it execs the user's process)
+//   dist/exec-init.js      the exec helper (becomes the exec'd process inside the container)
 // Type checking is tsc's job (`make check`); esbuild only strips types, which keeps the
 // edit-build-test loop under a second.
 import * as esbuild from 'esbuild';
@@ -42,6 +43,7 @@ await Promise.all([
     entryPoints: {
       'mydocker-runc': join(root, 'src/cli/main.ts'),
       init: join(root, 'src/process/init-main.ts'),
+      'exec-init': join(root, 'src/process/exec-init-main.ts'),
     },
     outdir: join(root, 'dist'),
     bundle: true,

@@ -67,6 +67,33 @@ program
   .option('--preserve-fds <n>', 'pass N additional fds to the container', '0')
   .action(verb(() => import('./verbs/run.js')));
 
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+program
+  .command('exec')
+  .description('run a new process inside a container')
+  .argument('<container-id>')
+  .argument('[command...]', 'the command and its arguments (not with --process)')
+  .option('-p, --process <file>', 'the process to run, as an OCI process.json (the flags below are then ignored)')
+  .option('--console-socket <path>', 'unix socket that receives the pty master (with --tty and --detach)')
+  .option('--cwd <path>', 'working directory in the container')
+  .option('-e, --env <name=value>', 'add an environment variable (repeatable)', collect, [])
+  .option('-t, --tty', 'allocate a pseudo-terminal')
+  .option('-u, --user <uid[:gid]>', 'run as this uid (and gid)')
+  .option('-g, --additional-gids <gid>', 'add a supplementary group (repeatable)', collect, [])
+  .option('-d, --detach', 'return once the process runs; it is reparented to our parent')
+  .option('--pid-file <path>', 'write the process pid to this file')
+  .option('--process-label <label>', 'SELinux label for the process (not supported)')
+  .option('--apparmor <profile>', 'AppArmor profile for the process (not supported)')
+  .option('--no-new-privs', 'set no_new_privs for the process')
+  .option('-c, --cap <capability>', 'add a capability to the bounding, effective and permitted sets (repeatable)', collect, [])
+  .option('--preserve-fds <n>', 'pass N additional fds (3..3+N-1) to the process', '0')
+  .option('--cgroup <path>', 'run in a sub-cgroup of the container (not supported)', collect, [])
+  .option('--ignore-paused', 'allow exec into a paused container (the process starts once it is resumed)')
+  // Everything after the container id is the command: `exec <id> ls -la`.
+  .passThroughOptions()
+  .action(verb(() => import('./verbs/exec.js')));
+
 program
   .command('start')
   .description('start a created container')
