@@ -25,6 +25,8 @@ export interface ManagerOptions {
   host?: HostFacts;
   /** Called for every cgroup file write (tests). */
   log?: WriteLog;
+  /** Called before each mkdir (tests: simulate a concurrent destroy of a parent). */
+  beforeMkdir?: (dir: string) => void;
 }
 
 interface Hierarchy {
@@ -42,6 +44,9 @@ const SIGKILL = 9;
 
 class Retry extends Error {}
 
+/** Counters for tests: how often create() started over after a parent vanished. */
+export const stats = { createRetries: 0 };
+
 function within(mount: string, dir: string): boolean {
   return dir === mount || dir.startsWith(mount.endsWith('/') ? mount : `${mount}/`);
 }
@@ -55,6 +60,7 @@ export class FsCgroupManager implements CgroupManager {
   private readonly host: HostFacts;
   private readonly log: WriteLog | undefined;
   private readonly lay: Layout;
+  private readonly beforeMkdir: ((dir: string) => void) | undefined;
 
   constructor(
     private readonly spec: CgroupSpec,
@@ -64,6 +70,7 @@ export class FsCgroupManager implements CgroupManager {
     this.layout = this.lay.kind;
     this.host = opts.host ?? realHost;
     this.log = opts.log;
+    this.beforeMkdir = opts.beforeMkdir;
     this.created = [...(spec.created ?? [])];
     if (spec.systemd) {
       // Never created (create() refuses); a manager that owns nothing, so that `delete` of
@@ -154,6 +161,7 @@ export class FsCgroupManager implements CgroupManager {
       } catch (e) {
         // A concurrent destroy removed a shared parent between our mkdirs: start over.
         if (e instanceof Retry && attempt < 20) {
+          stats.createRetries++;
           sleepMs(1 + attempt);
           continue;
         }
@@ -192,6 +200,7 @@ export class FsCgroupManager implements CgroupManager {
       if (h.version === 2) this.enableControllers(parent, h);
       let made = false;
       try {
+        this.beforeMkdir?.(dir);
         mkdirSync(dir, 0o755);
         made = true;
       } catch (e) {
@@ -332,9 +341,13 @@ export class FsCgroupManager implements CgroupManager {
     const u = this.unifiedHier;
     if (signal === SIGKILL && u && this.dir(u).has('cgroup.kill')) {
       this.dir(u).write('kill', 'cgroup.kill', '1');
-      // A process in the v1 hierarchies but not the unified one (moved by someone else)
-      // would escape cgroup.kill: signal what is still listed.
-      if (this.layout === 'hybrid') killEach(this.pids(), signal);
+      if (this.layout === 'hybrid') {
+        // A process in the v1 hierarchies but not the unified one (moved by someone else)
+        // would escape cgroup.kill: signal what is still listed. And a task frozen by the v1
+        // freezer only dies once thawed (cgroup v2's own freezer lets SIGKILL through).
+        killEach(this.pids(), signal);
+        if (this.isFrozen()) this.thaw();
+      }
       return;
     }
     let froze = false;

@@ -674,6 +674,40 @@ describe('manager on a fake layout', () => {
     }
   });
 
+  it('create starts over when a concurrent destroy removes a shared parent under it', () => {
+    const layout = fakeV1Layout([['memory'], ['pids']]);
+    const root = join(layout.v1[0]!.mount, '..');
+    try {
+      const mem = layout.v1[0]!.mount;
+      new FsCgroupManager({ id: 'other', cgroupsPath: '/mydocker-test-r/other' }, { layout, host }).create();
+      let raced = 0;
+      const m = new FsCgroupManager(
+        { id: 'c', cgroupsPath: '/mydocker-test-r/c' },
+        {
+          layout,
+          host,
+          beforeMkdir: (dir) => {
+            // The other container is destroyed (with the parent it made) just as we are
+            // about to make our leaf below that parent: once per hierarchy.
+            if (dir.endsWith('/mydocker-test-r/c') && raced < 2 && existsSync(join(dir, '..', 'other'))) {
+              raced++;
+              rmSync(join(dir, '..'), { recursive: true });
+            }
+          },
+        },
+      );
+      m.create();
+      assert.equal(raced, 2);
+      assert.deepEqual(dirsUnder(root), ['memory', 'memory/mydocker-test-r', 'memory/mydocker-test-r/c', 'pids', 'pids/mydocker-test-r', 'pids/mydocker-test-r/c']);
+      // It re-made the parents, so they are its own now.
+      assert.ok(m.record().created!.includes(join(mem, 'mydocker-test-r')));
+      m.destroy();
+      assert.deepEqual(dirsUnder(root), ['memory', 'pids']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('systemd driver: create refuses, delete still works', () => {
     const layout = fakeV1Layout([['memory']]);
     const root = join(layout.v1[0]!.mount, '..');
