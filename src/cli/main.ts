@@ -211,9 +211,8 @@ for (const name of ['checkpoint', 'restore']) {
     );
 }
 
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
+// No top-level await: the bundle is CommonJS (it loads faster than an ES module).
+program.parseAsync(process.argv).catch((e: unknown) => {
   // commander's own errors (unknown option, missing argument): one line, exit 1 as runc.
   const err = e as { code?: string; exitCode?: number; message?: string };
   if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
@@ -223,4 +222,4 @@ try {
   } else {
     fail(globals(), e);
   }
-}
+});
