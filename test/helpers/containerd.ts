@@ -198,8 +198,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         process.kill(this.pid, 'SIGKILL');
         await gone(this.pid, 5_000);
       }
-      // Let libuv reap it, so no zombie is left for PID 1 to collect.
-      await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5_000).unref())]);
+      // Let libuv reap it, so no zombie is left for PID 1 to collect. The handle was
+      // unref'd: ref it again, or the event loop may end before the exit is seen.
+      this.proc?.ref();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+      clearTimeout(timer);
     }
     // Shims exit on their own once their tasks are gone; anything still running is ours to kill.
     const stray = processesOfSuite(this.dir);
