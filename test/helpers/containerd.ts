@@ -252,11 +252,16 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   }
 }
 
+/** rmdir, retrying briefly on EBUSY (a v1 cgroup can stay busy a moment after its last task or child went). */
 function tryRmdir(dir: string): void {
-  try {
-    rmdirSync(dir);
-  } catch {
-    /* not empty, or gone */
+  for (let attempt = 0; attempt < 40; attempt++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EBUSY') return; // not empty, or gone
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    }
   }
 }
 
