@@ -48,13 +48,12 @@ export function bpfProgLoad(progType: number, insns: Buffer, license: string, na
     try {
       return bpf(BPF_PROG_LOAD, attr, 'BPF_PROG_LOAD');
     } catch {
-      const text = log.toString('latin1', 0, Math.max(0, log.indexOf(0))).trim();
-      throw new KernelError('bpf(BPF_PROG_LOAD)', e.errno, text ? `(verifier: ${text.split('\n').slice(-3).join(' | ')})` : undefined);
+      const lines = log
+        .toString('latin1', 0, Math.max(0, log.indexOf(0)))
+        .split('\n')
+        .filter((l) => l.trim() && !/^(processed \d+ insns|verification time)/.test(l));
+      throw new KernelError('bpf(BPF_PROG_LOAD)', e.errno, lines.length ? `(verifier: ${lines.slice(-3).join(' | ')})` : undefined);
     }
-  } finally {
-    // Keep the buffers alive until the syscall has returned.
-    void insns.length;
-    void lic.length;
   }
 }
 

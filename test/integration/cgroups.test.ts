@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { CgroupDir } from '../../src/cgroups/dir.js';
 import { cgroupManager, type CgroupManager, detectLayout, statsToJSON } from '../../src/cgroups/index.js';
 import { oomKillCount, watchOom } from '../../src/cgroups/oom.js';
-import { applyDevicesV2, loadDeviceProgram } from '../../src/cgroups/v2/devices.js';
+import { applyDevicesV2, encodeProgram, loadDeviceProgram } from '../../src/cgroups/v2/devices.js';
+import { BPF_PROG_TYPE_CGROUP_DEVICE, bpfProgLoad } from '../../src/kernel/bpf.js';
 import type { LinuxDeviceCgroup, LinuxResources } from '../../src/spec/generated/types.js';
 import { cgName, killWait, leftovers, mounts, sleep, spawnWaiting, until, type Waiting } from '../helpers/cgroups.js';
 
@@ -318,6 +319,11 @@ describe(`cgroups on this host (${layout.kind})`, () => {
   ];
 
   it(`devices (${V2 ? 'eBPF program' : 'v1 devices.allow/deny'}): /dev/zero opens, /dev/null is denied`, async () => {
+    // A program the verifier rejects says why (a bare exit returns an unset R0).
+    assert.throws(
+      () => bpfProgLoad(BPF_PROG_TYPE_CGROUP_DEVICE, encodeProgram([{ code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }]), 'Apache'),
+      /^KernelError: bpf\(BPF_PROG_LOAD\) \(verifier: .*R0 .*\): Permission denied \(EACCES\)$/,
+    );
     await withCgroup('devices', { devices: onlyZero }, async (m, procs) => {
       if (!V2) assert.equal(rd(m, 'devices', 'devices.list'), 'c 1:5 rwm');
       const w = start(m, procs, deviceScript);
