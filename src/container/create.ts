@@ -75,6 +75,8 @@ export function create(store: Store, req: CreateRequest): Created {
     // runc always adds them: without them /dev/null or the console's pty cannot be opened.
     const resources = config.linux?.resources ?? {};
     cgroups.create({ ...resources, devices: withDefaultDevices(resources.devices, config.linux?.devices) });
+    // What create() made and where, so that later commands find (and delete removes) exactly that.
+    state.cgroup = cgroups.record();
     const fifo = store.fifoPath(id);
     mkfifo(fifo, 0o622);
 
