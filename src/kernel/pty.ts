@@ -89,3 +89,26 @@ export function setNonBlocking(fd: number): void {
   const flags = check(fcntl(fd, F_GETFL), 'fcntl', `F_GETFL ${fd}`);
   if (!(flags & O_NONBLOCK)) check(fcntl(fd, F_SETFL, 'int', flags | O_NONBLOCK), 'fcntl', `F_SETFL ${fd}`);
 }
+
+// struct termios is 60 bytes with glibc on x86-64 and arm64; a little more room costs nothing.
+const TERMIOS_SIZE = 64;
+const TCSANOW = 0;
+
+/**
+ * Put terminal `fd` in raw mode as cfmakeraw(3) does (no echo, no line editing, no signals
+ * from keys, no output processing), and return the previous settings for restoreTerminal.
+ * Node's setRawMode keeps ONLCR, which would turn the container's \r\n into \r\r\n.
+ */
+export function makeRaw(fd: number): Buffer {
+  const saved = Buffer.alloc(TERMIOS_SIZE);
+  check(libcFn('int tcgetattr(int fd, void *t)')(fd, saved), 'tcgetattr', `fd ${fd}`);
+  const raw = Buffer.from(saved);
+  libcFn('void cfmakeraw(void *t)')(raw);
+  check(libcFn('int tcsetattr(int fd, int act, const void *t)')(fd, TCSANOW, raw), 'tcsetattr', `fd ${fd}`);
+  return saved;
+}
+
+/** Put back what makeRaw saved. */
+export function restoreTerminal(fd: number, saved: Buffer): void {
+  check(libcFn('int tcsetattr(int fd, int act, const void *t)')(fd, TCSANOW, saved), 'tcsetattr', `fd ${fd}`);
+}

@@ -21,6 +21,7 @@ import { RuntimeError, UnsupportedError, UsageError } from '../errors.js';
 import { O_CLOEXEC, O_RDONLY, open, socketpair, SOCK_CLOEXEC, SOCK_STREAM } from '../kernel/files.js';
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS } from '../kernel/constants.js';
 import { kill, waitpid } from '../kernel/process.js';
+import { getWinSize, isatty } from '../kernel/pty.js';
 import { planSeccomp } from '../security/seccomp.js';
 import { loadBundle } from '../spec/bundle.js';
 import { checkConfig } from '../spec/check.js';
@@ -100,6 +101,12 @@ export function execInContainer(store: Store, req: ExecRequest): ExecStarted {
   }
   if (plan.terminal && req.detach && !req.consoleSocket) {
     throw new UsageError('--tty with --detach: a --console-socket is needed to receive the terminal');
+  }
+  if (plan.terminal && !req.consoleSocket && !plan.consoleSize) {
+    // A foreground terminal starts at our window's size (no SIGWINCH as soon as it runs).
+    const fd = [0, 1, 2].find((f) => isatty(f));
+    const size = fd === undefined ? null : getWinSize(fd);
+    if (size && size.rows > 0 && size.cols > 0) plan.consoleSize = { height: size.rows, width: size.cols };
   }
   const seccomp = planSeccomp(config?.linux?.seccomp, plan.noNewPrivileges);
 

@@ -1,7 +1,8 @@
 // The foreground terminal of `run` and `exec -t` without a console socket: we hold the pty
 // master ourselves and act as the user's terminal emulator in between, as runc does.
-//   - the caller's terminal goes into raw mode (only when stdin is a terminal), so keys such
-//     as Ctrl-C reach the container's line discipline, which signals its foreground group;
+//   - the caller's terminal goes into raw mode (only when stdin is a terminal; cfmakeraw, as
+//     runc, so the container's output is not processed twice), so keys such as Ctrl-C reach
+//     the container's line discipline, which signals its foreground group;
 //   - bytes are copied both ways (stdin → master, master → stdout);
 //   - the pty follows our window size: at once, and on every SIGWINCH (TIOCSWINSZ on the
 //     master; the kernel then sends SIGWINCH to the container's foreground group itself);
@@ -11,7 +12,7 @@
 //     restored on every path, and its exit status is returned.
 import { readSync } from 'node:fs';
 import tty from 'node:tty';
-import { getWinSize, isatty, setNonBlocking, setWinSize } from '../kernel/pty.js';
+import { getWinSize, isatty, makeRaw, restoreTerminal, setNonBlocking, setWinSize } from '../kernel/pty.js';
 
 /** What a shell would deliver to its foreground job, forwarded to the container's process. */
 export const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
@@ -55,15 +56,16 @@ export async function attachTerminal(master: number, exited: Promise<number>, se
   resize();
 
   const stdin = process.stdin;
-  const raw = stdin.isTTY === true;
+  // Raw mode as cfmakeraw (runc's), on the terminal itself: every fd of ours on it sees it.
+  let saved: Buffer | undefined;
   const restore = () => {
-    if (raw) {
-      try {
-        stdin.setRawMode(false);
-      } catch {
-        /* stdin closed */
-      }
+    if (!saved) return;
+    try {
+      restoreTerminal(0, saved);
+    } catch {
+      /* the terminal is gone */
     }
+    saved = undefined;
   };
   // Even a crash on the way out must not leave the user's terminal raw.
   process.once('exit', restore);
@@ -79,7 +81,7 @@ export async function attachTerminal(master: number, exited: Promise<number>, se
     if (!ended) pty.write(d);
   };
   try {
-    if (raw) stdin.setRawMode(true);
+    if (isatty(0)) saved = makeRaw(0);
     stdin.on('data', onInput);
     stdin.on('error', () => stdin.removeListener('data', onInput));
     stdin.resume();
