@@ -95,6 +95,19 @@ const scenarios = {
     }
   },
 
+  /** The container's seccomp filter applies to exec'd processes too. */
+  seccomp(sb: Sandbox) {
+    const config = baseConfig(['sleep', '1000']);
+    config.linux.seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      architectures: [process.arch === 'arm64' ? 'SCMP_ARCH_AARCH64' : 'SCMP_ARCH_X86_64'],
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+    };
+    const id = running(sb, 'seccomp', config);
+    const r = sb.run(['exec', id, 'sh', '-c', 'mkdir /tmp/x 2>&1; echo rc=$?; grep "^Seccomp:" /proc/self/status']);
+    return { status: r.status, out: r.stdout };
+  },
+
   /** A created (not yet started) container can be exec'd into, as runc allows. */
   intoCreated(sb: Sandbox) {
     const id = sb.track(uniqueId('created'));
@@ -245,6 +258,10 @@ describe('exec', () => {
 
   sideBySide('passes fds with --preserve-fds', scenarios.preserveFds, (s) => {
     assert.deepEqual(s, { status: 0, out: 'through fd 3\n' });
+  });
+
+  sideBySide("gets the container's seccomp filter", scenarios.seccomp, (s) => {
+    assert.deepEqual(s, { status: 0, out: "mkdir: can't create directory '/tmp/x': Operation not permitted\nrc=1\nSeccomp:\t2\n" });
   });
 
   sideBySide('runs in a created container, which stays created', scenarios.intoCreated, (s) => {
