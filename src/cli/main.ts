@@ -4,6 +4,8 @@
 //
 // Global flags come before the verb in both `--flag value` and `--flag=value` forms, as
 // containerd (go-runc) and podman pass them.
+// First, so that MYDOCKER_RUNC_TRACE=1 can time the loading of everything below.
+import { trace } from '../trace.js';
 import { Command, Option } from 'commander';
 import { UnsupportedError, UsageError } from '../errors.js';
 import { fail, type Globals } from './globals.js';
@@ -30,8 +32,10 @@ const globals = (): Globals => program.opts() as Globals;
 function verb(load: () => Promise<{ default: (...a: any[]) => unknown }>) {
   return async (...args: unknown[]) => {
     const g = globals();
+    trace('arguments parsed');
     try {
       const mod = await load();
+      trace('verb modules loaded');
       const code = await mod.default(...args.slice(0, -1), g);
       if (typeof code === 'number') process.exitCode = code;
     } catch (e) {

@@ -20,6 +20,7 @@ import { checkConfig } from '../spec/check.js';
 import type { Spec } from '../spec/generated/types.js';
 import { type PersistedState, readProcStat } from './state.js';
 import { Store, validateId, writeAtomic } from './store.js';
+import { trace } from '../trace.js';
 
 export interface CreateRequest extends CreateOptions {
   id: string;
@@ -40,6 +41,7 @@ export function create(store: Store, req: CreateRequest): Created {
   const id = validateId(req.id);
   const { bundle, config, rootfs } = loadBundle(req.bundle);
   checkConfig(config);
+  trace('create: config loaded and checked');
   if (!config.process) throw new UsageError('config.json: /process: is required to create a container');
   if (req.preserveFds !== undefined && (!Number.isInteger(req.preserveFds) || req.preserveFds < 0)) {
     throw new UsageError(`--preserve-fds ${req.preserveFds}: must be a non-negative integer`);
@@ -82,6 +84,7 @@ export function create(store: Store, req: CreateRequest): Created {
 
     const initConfig = buildInitConfig(config, { ...req, id, bundle, rootfs, fifoPath: fifo, cgroups }, warnings);
     const pidNs = (config.linux?.namespaces ?? []).find((n) => n.type === 'pid');
+    trace('create: cgroups made, init config planned');
     launched = launchInit({
       pidNamespace: pidNs ? { path: pidNs.path } : null,
       stdio: req.stdio ?? [0, 1, 2],
@@ -99,6 +102,7 @@ export function create(store: Store, req: CreateRequest): Created {
     runHooks('createRuntime', config.hooks?.createRuntime, hookState);
     send(launched.sync, { type: 'continue' });
     expect(launched, 'ready');
+    trace('create: init ready');
     closeSync(launched.sync);
 
     state.phase = 'created';

@@ -21,6 +21,7 @@ import {
 } from '../kernel/process.js';
 import { applyBounding, applyCapabilities } from '../security/capabilities.js';
 import type { ProcessPlan } from './init-config.js';
+import { trace, traceRss } from '../trace.js';
 
 /** Find `file` like execvp, with the container's PATH, inside the caller's root (the container's). */
 export function lookPath(file: string, env: string[]): string {
@@ -92,5 +93,7 @@ export function finalizeAndExec(p: ProcessPlan, path: string, opts: FinalizeOpti
   if (p.capabilities) applyCapabilities(p.capabilities);
   if (p.noNewPrivileges) prctl(PR_SET_NO_NEW_PRIVS, 1);
   opts.beforeExec?.();
+  traceRss('before execve');
+  trace('execve');
   execve(path, p.args, p.env);
 }

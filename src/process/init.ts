@@ -36,6 +36,7 @@ import { applySeccomp } from '../security/seccomp-load.js';
 import { finalizeAndExec, lookPath } from './finalize.js';
 import type { InitConfig } from './init-config.js';
 import { receive, send, type ToInit } from './protocol.js';
+import { trace } from '../trace.js';
 
 export { lookPath };
 
@@ -49,11 +50,13 @@ export function initMain(syncFd: number, hostMntFd: number, consoleFd = -1): nev
     const msg = receive<ToInit>(syncFd);
     if (!msg || msg.type !== 'config') process.exit(1); // the runtime went away
     const cfg = msg.config;
+    trace('config received');
     const fifoFd = setUp(cfg, syncFd, hostMntFd, consoleFd);
     send(syncFd, { type: 'ready' });
     ready = true;
     closeSync(syncFd);
     waitForStart(fifoFd);
+    trace('started');
     startProcess(cfg);
   } catch (e) {
     const line = errorLine(e);
@@ -107,6 +110,7 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
     } else newFlags |= flag;
   }
   if (newFlags) unshare(newFlags, 'container namespaces');
+  trace('namespaces made');
   send(syncFd, { type: 'namespaces' });
   waitFor(syncFd, 'continue');
 
@@ -124,6 +128,7 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
 
   // 3. The cgroup, as late as possible: memory the init has touched so far stays charged to
   //    the runtime's cgroup, so a limit only has to fit the container's own process.
+  trace('rootfs mounted');
   if (typeof globalThis.gc === 'function') globalThis.gc();
   for (const file of cfg.cgroupProcs) {
     try {
@@ -132,6 +137,7 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
       throw wrap(e, `join cgroup ${file.slice(0, file.lastIndexOf('/'))}`);
     }
   }
+  trace('cgroups joined');
   if (cgroupNs) {
     if (cgroupNs.path) {
       const fd = open(cgroupNs.path, O_CLOEXEC);
@@ -176,6 +182,7 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
   }
   // Resolve the executable now, so that a missing one fails `create` as in runc.
   resolvedPath = lookPath(p.args[0]!, p.env);
+  trace('ready');
   return fifoFd;
 }
 

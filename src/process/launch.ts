@@ -18,6 +18,7 @@ import { socketpair, SOCK_CLOEXEC, SOCK_SEQPACKET } from '../kernel/files.js';
 import { mount, MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE, MS_NOSUID, MS_NODEV } from '../kernel/mount.js';
 import { CLONE_NEWNS, CLONE_NEWPID, setns, unshare } from '../kernel/ns.js';
 import { connectConsoleSocket } from './console.js';
+import { tracing } from '../trace.js';
 
 export interface LaunchOptions {
   /** New PID namespace ({}), join one ({path}), or stay in ours (null). */
@@ -112,7 +113,8 @@ export function launchInit(opts: LaunchOptions): Launched {
       child = spawn(node, args, {
         stdio: [...opts.stdio, ...preserved, theirs, hostMnt, ...extra],
         detached: true, // setsid: the init leads its own session, as runc's does
-        env: {},
+        // Nothing of ours, but the trace switch (it only adds lines to stderr).
+        env: tracing ? { MYDOCKER_RUNC_TRACE: '1' } : {},
         argv0: opts.name ?? 'mydocker-runc-init',
       });
     } finally {

@@ -11,6 +11,7 @@ import { attachTerminal, forwardSignals } from '../../process/terminal.js';
 import { loadBundle } from '../../spec/bundle.js';
 import { store, warn, type Globals } from '../globals.js';
 import { createRequest, type CreateFlags } from './create.js';
+import { trace } from '../../trace.js';
 
 export default async function (id: string, o: CreateFlags & { detach?: boolean; keep?: boolean }, g: Globals): Promise<number> {
   const s = store(g);
@@ -37,6 +38,7 @@ export default async function (id: string, o: CreateFlags & { detach?: boolean; 
       // The init sent the master before reporting ready, so it is already queued.
       if (listener) master = listener.receiveMaster();
       warn(g, start(s, id));
+      trace('run: started');
     } catch (e) {
       remove(s, id, true);
       throw e;
@@ -61,11 +63,13 @@ export default async function (id: string, o: CreateFlags & { detach?: boolean; 
       const unforward = forwardSignals(send);
       try {
         status = await exited;
+        trace('run: container exited');
       } finally {
         unforward();
       }
     }
     if (!o.keep) warn(g, remove(s, id, true));
+    trace('run: deleted');
     return status;
   } finally {
     listener?.close();
