@@ -12,6 +12,7 @@ import { RuntimeError, UsageError } from '../errors.js';
 import { runHooks } from '../hooks/run.js';
 import { mkfifo } from '../kernel/files.js';
 import { kill, waitpid } from '../kernel/process.js';
+import { waitReadableWarm, warmCgroupLock } from '../process/cgroup-warm.js';
 import { launchInit, type Launched } from '../process/launch.js';
 import { buildInitConfig, type CreateOptions } from '../process/plan.js';
 import { receive, send, type FromInit } from '../process/protocol.js';
@@ -71,6 +72,17 @@ export function create(store: Store, req: CreateRequest): Created {
   let launched: Launched | undefined;
   const warnings: string[] = [];
   try {
+    // The init first: its Node start-up (~20 ms) overlaps our cgroup and plan work below.
+    const pidNs = (config.linux?.namespaces ?? []).find((n) => n.type === 'pid');
+    launched = launchInit({
+      pidNamespace: pidNs ? { path: pidNs.path } : null,
+      stdio: req.stdio ?? [0, 1, 2],
+      preserveFds: req.preserveFds ?? 0,
+      ...(config.process.terminal && req.consoleSocket ? { consoleSocket: req.consoleSocket } : {}),
+    });
+    trace('create: init spawned');
+    state.pid = launched.pid;
+    state.pidStartTime = readProcStat(launched.pid)?.startTime ?? '';
     dir.write(state);
     cgroups = cgroupManager(cgroupSpec);
     // runc's default device rules (null, zero, tty, ptmx, pts...) follow the config's own, as
@@ -83,24 +95,21 @@ export function create(store: Store, req: CreateRequest): Created {
     mkfifo(fifo, 0o622);
 
     const initConfig = buildInitConfig(config, { ...req, id, bundle, rootfs, fifoPath: fifo, cgroups }, warnings);
-    const pidNs = (config.linux?.namespaces ?? []).find((n) => n.type === 'pid');
     trace('create: cgroups made, init config planned');
-    launched = launchInit({
-      pidNamespace: pidNs ? { path: pidNs.path } : null,
-      stdio: req.stdio ?? [0, 1, 2],
-      preserveFds: req.preserveFds ?? 0,
-      ...(initConfig.process.terminal && req.consoleSocket ? { consoleSocket: req.consoleSocket } : {}),
-    });
-    state.pid = launched.pid;
-    state.pidStartTime = readProcStat(launched.pid)?.startTime ?? '';
+    // Warm the cgroup migration lock for the init's join while it boots (cgroup-warm.ts); not
+    // earlier: a warming write holds cgroup_mutex through its grace period, which would stall
+    // our own cgroup creation above.
+    warmCgroupLock();
     dir.write(state);
 
     send(launched.sync, { type: 'config', config: initConfig });
+    waitReadableWarm(launched.sync);
     expect(launched, 'namespaces');
     const hookState = { ...ociState(state, 'creating') };
     runHooks('prestart', config.hooks?.prestart, hookState);
     runHooks('createRuntime', config.hooks?.createRuntime, hookState);
     send(launched.sync, { type: 'continue' });
+    waitReadableWarm(launched.sync);
     expect(launched, 'ready');
     trace('create: init ready');
     closeSync(launched.sync);
