@@ -67,8 +67,10 @@ export function start(store: Store, id: string): string[] {
 }
 
 /**
- * Open exec.fifo for reading: the init's blocking open(O_WRONLY) returns, it writes one byte
- * and execs. Non-blocking, so that an init that died meanwhile cannot hang us.
+ * Open exec.fifo for reading: the init's blocking open(O_WRONLY) returns, it writes "0", runs
+ * startContainer hooks and execs; its end of the FIFO is close-on-exec, so EOF here means the
+ * user's process is running (poststart hooks must run after that). Anything else the init
+ * writes is the reason it could not exec. Non-blocking, so an init that died cannot hang us.
  */
 function releaseInit(store: Store, state: PersistedState): void {
   const path = store.fifoPath(state.id);
@@ -79,22 +81,36 @@ function releaseInit(store: Store, state: PersistedState): void {
     if (e instanceof KernelError && e.code === 'ENOENT') throw new StateError(`cannot start an already running container`);
     throw e;
   }
+  let received = '';
   try {
-    const buf = Buffer.alloc(1);
+    const buf = Buffer.alloc(4096);
     const sab = new Int32Array(new SharedArrayBuffer(4));
     for (let delay = 1; ; delay = Math.min(delay * 2, 10)) {
+      let n = -1;
       try {
-        if (readSync(fd, buf, 0, 1, null) === 1) break;
+        n = readSync(fd, buf, 0, buf.length, null);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
       }
-      if (!initAlive(state)) throw new RuntimeError(`container ${state.id}: the init exited before start`);
+      if (n > 0) {
+        received += buf.toString('utf8', 0, n);
+        delay = 1;
+        continue;
+      }
+      // n === 0 is EOF — but before the init's open() returns there is no writer yet either.
+      if (n === 0 && received.length > 0) break;
+      if (!initAlive(state)) {
+        if (received.length > 0) break;
+        throw new RuntimeError(`container ${state.id}: the init exited before start`);
+      }
       Atomics.wait(sab, 0, 0, delay);
     }
   } finally {
     closeSync(fd);
+    rmSync(path, { force: true });
   }
-  rmSync(path, { force: true });
+  const failure = received.slice(1).trim();
+  if (failure) throw new RuntimeError(`container ${state.id} failed to start: ${failure}`);
 }
 
 /** `kill`: one signal to the init, or to every process of the container with `all`. */

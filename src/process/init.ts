@@ -40,6 +40,9 @@ import { trace } from '../trace.js';
 
 export { lookPath };
 
+/** Our end of exec.fifo once `start` has opened it (closed by execve). */
+let startedFd = -1;
+
 /** `consoleFd`: the connected console socket (process.terminal), or -1. */
 export function initMain(syncFd: number, hostMntFd: number, consoleFd = -1): never {
   // Not dumpable: a process exec'd into the container cannot ptrace us or read our /proc
@@ -55,7 +58,7 @@ export function initMain(syncFd: number, hostMntFd: number, consoleFd = -1): nev
     send(syncFd, { type: 'ready' });
     ready = true;
     closeSync(syncFd);
-    waitForStart(fifoFd);
+    startedFd = waitForStart(fifoFd);
     trace('started');
     startProcess(cfg);
   } catch (e) {
@@ -67,6 +70,14 @@ export function initMain(syncFd: number, hostMntFd: number, consoleFd = -1): nev
         /* runtime gone */
       }
     } else {
+      // `start` is reading exec.fifo until we exec: tell it why we will not.
+      if (startedFd >= 0) {
+        try {
+          writeSync(startedFd, line);
+        } catch {
+          /* start went away */
+        }
+      }
       try {
         writeSync(2, `mydocker-runc: ${line}\n`);
       } catch {
@@ -189,7 +200,12 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
 let resolvedPath = '';
 
 /** Block until `start` opens exec.fifo for reading, then tell it we are going. */
-function waitForStart(fifoFd: number): void {
+/**
+ * Block until `start` opens exec.fifo for reading, write "0", and keep our end open: it is
+ * close-on-exec, so `start` sees EOF exactly when execve() succeeds — and reads our error
+ * line instead when something fails on the way (a startContainer hook, the exec itself).
+ */
+function waitForStart(fifoFd: number): number {
   // Opening through /proc/self/fd reopens the FIFO we resolved before pivot_root; O_WRONLY
   // blocks until a reader (start) opens it.
   let fd: number;
@@ -203,8 +219,8 @@ function waitForStart(fifoFd: number): void {
     }
   }
   writeSync(fd, '0');
-  closeSync(fd);
   closeSync(fifoFd);
+  return fd;
 }
 
 function startProcess(cfg: InitConfig): never {
