@@ -1,6 +1,7 @@
 // Build: transpile src/ and test/ to build/ (one file per module, for tests and for the
 // library), and bundle the programs on the container's path into dist/:
-//   dist/mydocker-runc.js  the CLI (each verb's modules are evaluated on first import)
+//   dist/mydocker-runc.js  the CLI's entry: runs dist/cli.js from a V8 code cache (src/cli/code-cache.ts)
+//   dist/cli.js            the CLI (each verb's modules are evaluated on first import)
 //   dist/init.js           the container's init (PID 1 until it execs the user's process)
 //   dist/exec-init.js      the exec helper (becomes the exec'd process inside the container)
 //   dist/validators.js     the precompiled schema validators, required by the CLI when first used
@@ -91,7 +92,8 @@ await Promise.all([
   esbuild.build({
     ...dist,
     entryPoints: {
-      'mydocker-runc': join(root, 'src/cli/main.ts'),
+      'mydocker-runc': join(root, 'src/cli/code-cache.ts'),
+      cli: join(root, 'src/cli/main.ts'),
       init: join(root, 'src/process/init-main.ts'),
       'exec-init': join(root, 'src/process/exec-init-main.ts'),
     },
