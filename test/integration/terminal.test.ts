@@ -50,7 +50,8 @@ function terminalConfig(args: string[] = ['sh']) {
 
 /** What a shell on the received master says about its terminal. */
 async function askTerminal(master: number, extra = '') {
-  const out = await converse(master, `tty; echo pid=$$; stty size; ${extra}exit\n`, /pid=\d+\r?\n\d+ \d+\r?\n[\s\S]*$/);
+  // The marker is printed by `echo` (its echo on the terminal line has a quote after it).
+  const out = await converse(master, `tty; echo pid=$$; stty size; ${extra}echo "end-of"-answers; exit\n`, /^end-of-answers\r?$/m);
   return {
     tty: /^(\/dev\/pts\/\d+)\r?$/m.exec(out)?.[1]?.replace(/\d+$/, 'N'),
     size: /^(\d+ \d+)\r?$/m.exec(out)?.[1],
@@ -223,10 +224,11 @@ async function interactive(sb: Sandbox, runtimeArgs: (id: string) => string[]) {
     const tty = await pty.expect(/\/dev\/pts\/\d+/, 'tty to answer');
     pty.send('stty size\r');
     const size = await pty.expect(/\d+ \d+\r?\n/, 'the window size');
-    pty.send(`sh -c 'trap "echo got-INT; exit 0" INT; echo ready; while :; do sleep 1; done'\r`);
-    await pty.expect(/\nready/, 'the trap to be set');
+    // The markers are split by quotes, so that the terminal's echo of the command never matches them.
+    pty.send(`sh -c 'trap "echo go""t-INT; exit 0" INT; echo rea""dy; while :; do sleep 1; done'\r`);
+    await pty.expect(/^ready\r?$/m, 'the trap to be set');
     pty.send('\x03');
-    await pty.expect(/got-INT/, 'Ctrl-C to reach the container');
+    await pty.expect(/got-INT\r?\n/, 'Ctrl-C to reach the container'); // after the line discipline's echo of ^C
     pty.send('exit 3\r');
     const rc = await pty.expect(/rc=\d+/, 'the runtime to exit');
     const code = await pty.finish();
