@@ -19,7 +19,7 @@ import { receive, send, type FromInit } from '../process/protocol.js';
 import { loadBundle } from '../spec/bundle.js';
 import { checkConfig } from '../spec/check.js';
 import type { Spec } from '../spec/generated/types.js';
-import { type PersistedState, readProcStat } from './state.js';
+import { ociState, type PersistedState, readProcStat, waitGone } from './state.js';
 import { Store, validateId, writeAtomic } from './store.js';
 import { trace } from '../trace.js';
 
@@ -155,28 +155,8 @@ function expect(l: Launched, type: FromInit['type']): void {
   if (msg.type !== type) throw new RuntimeError(`init protocol: expected ${type}, got ${msg.type}`);
 }
 
-/** Wait (briefly) for a killed process to disappear or turn into a zombie. */
-export function waitGone(pid: number, timeoutMs = 5000): boolean {
-  const deadline = Date.now() + timeoutMs;
-  const sab = new Int32Array(new SharedArrayBuffer(4));
-  for (let delay = 1; Date.now() < deadline; delay = Math.min(delay * 2, 20)) {
-    const ps = readProcStat(pid);
-    if (!ps || ps.state === 'Z' || ps.state === 'X') return true;
-    Atomics.wait(sab, 0, 0, delay);
-  }
-  return false;
-}
-
-/** The OCI state object (runtime.md). */
-export function ociState(st: PersistedState, status: string): Record<string, unknown> {
-  return {
-    ociVersion: st.ociVersion,
-    id: st.id,
-    status,
-    pid: status === 'stopped' ? 0 : st.pid,
-    bundle: st.bundle,
-    annotations: st.annotations ?? {},
-  };
-}
+// In state.ts, so that the verbs that only read or signal a container (state, start, kill,
+// delete) do not load create's modules (the validators, the plan, the launcher).
+export { ociState, waitGone };
 
 export type { Spec };

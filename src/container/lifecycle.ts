@@ -8,8 +8,7 @@ import { runHooksWarn } from '../hooks/run.js';
 import { KernelError } from '../kernel/ffi.js';
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, open } from '../kernel/files.js';
 import { kill as killPid, pidfdOpen, pidfdSendSignal } from '../kernel/process.js';
-import { ociState, waitGone } from './create.js';
-import { assertTransition, deriveStatus, initAlive, type PersistedState, type Status } from './state.js';
+import { assertTransition, deriveStatus, initAlive, ociState, type PersistedState, type Status, waitGone } from './state.js';
 import { Store, type LockedDir } from './store.js';
 
 export interface Container {

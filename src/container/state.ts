@@ -128,3 +128,27 @@ export function assertTransition(id: string, verb: string, status: Status): void
 export function fifoExists(path: string): boolean {
   return existsSync(path);
 }
+
+/** Wait (briefly) for a killed process to disappear or turn into a zombie. */
+export function waitGone(pid: number, timeoutMs = 5000): boolean {
+  const deadline = Date.now() + timeoutMs;
+  const sab = new Int32Array(new SharedArrayBuffer(4));
+  for (let delay = 1; Date.now() < deadline; delay = Math.min(delay * 2, 20)) {
+    const ps = readProcStat(pid);
+    if (!ps || ps.state === 'Z' || ps.state === 'X') return true;
+    Atomics.wait(sab, 0, 0, delay);
+  }
+  return false;
+}
+
+/** The OCI state object (runtime.md). */
+export function ociState(st: PersistedState, status: string): Record<string, unknown> {
+  return {
+    ociVersion: st.ociVersion,
+    id: st.id,
+    status,
+    pid: status === 'stopped' ? 0 : st.pid,
+    bundle: st.bundle,
+    annotations: st.annotations ?? {},
+  };
+}
