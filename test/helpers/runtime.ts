@@ -148,6 +148,19 @@ export class Sandbox {
   }
 }
 
+/** A test body with its own Sandbox, cleaned up afterwards; the test fails if anything leaked. */
+export function withSandbox(runtime: Runtime, fn: (sb: Sandbox) => Promise<void> | void): () => Promise<void> {
+  return async () => {
+    const sb = new Sandbox(runtime);
+    try {
+      await fn(sb);
+    } finally {
+      const leaks = sb.cleanup();
+      if (leaks.length) throw new Error(`left behind: ${leaks.join(', ')}`);
+    }
+  };
+}
+
 /** The environment the runtime gets: ours minus what slows every Node start. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };

@@ -8,34 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  baseConfig,
-  cleanEnv,
-  haveRunc,
-  OURS,
-  processesMatching,
-  REPO,
-  RUNC,
-  Sandbox,
-  uniqueId,
-  waitFor,
-  type Runtime,
-} from '../helpers/runtime.js';
+import { baseConfig, cleanEnv, haveRunc, OURS, processesMatching, REPO, RUNC, Sandbox, uniqueId, waitFor, withSandbox, type Runtime } from '../helpers/runtime.js';
 
 const BOTH: Runtime[] = [OURS, RUNC];
 const noRunc = (rt: Runtime) => rt === RUNC && !haveRunc() && 'runc is not installed';
-
-function withSandbox(runtime: Runtime, fn: (sb: Sandbox) => Promise<void> | void) {
-  return async () => {
-    const sb = new Sandbox(runtime);
-    try {
-      await fn(sb);
-    } finally {
-      const leaks = sb.cleanup();
-      assert.deepEqual(leaks, [], `left behind: ${leaks.join(', ')}`);
-    }
-  };
-}
 
 /** A detached busybox container running `sleep 1000`; returns its id. */
 function running(sb: Sandbox, tag: string, config = baseConfig(['sleep', '1000'])): string {

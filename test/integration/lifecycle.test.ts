@@ -5,19 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { spawn } from 'node:child_process';
-import { baseConfig, cleanEnv, haveRunc, OURS, RUNC, Sandbox, uniqueId, waitFor, type Runtime } from '../helpers/runtime.js';
-
-function withSandbox(runtime: Runtime, fn: (sb: Sandbox) => Promise<void> | void) {
-  return async () => {
-    const sb = new Sandbox(runtime);
-    try {
-      await fn(sb);
-    } finally {
-      const leaks = sb.cleanup();
-      assert.deepEqual(leaks, [], `left behind: ${leaks.join(', ')}`);
-    }
-  };
-}
+import { baseConfig, cleanEnv, haveRunc, OURS, RUNC, Sandbox, uniqueId, waitFor, withSandbox } from '../helpers/runtime.js';
 
 describe('run', () => {
   it('prints hi and exits 0', withSandbox(OURS, (sb) => {

@@ -4,22 +4,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { seccompActionAvailable, seccompFlagSupported } from '../../src/kernel/seccomp.js';
-import { baseConfig, haveRunc, OURS, processesMatching, RUNC, Sandbox, uniqueId, waitFor, type Runtime } from '../helpers/runtime.js';
+import { baseConfig, haveRunc, OURS, processesMatching, RUNC, Sandbox, uniqueId, waitFor, withSandbox, type Runtime } from '../helpers/runtime.js';
 
 const RUNTIMES: Runtime[] = [RUNC, OURS];
 const skipRunc = (rt: Runtime) => rt === RUNC && !haveRunc() && 'no runc';
-
-function withSandbox(runtime: Runtime, fn: (sb: Sandbox) => Promise<void> | void) {
-  return async () => {
-    const sb = new Sandbox(runtime);
-    try {
-      await fn(sb);
-    } finally {
-      const leaks = sb.cleanup();
-      assert.deepEqual(leaks, [], `left behind: ${leaks.join(', ')}`);
-    }
-  };
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function config(args: string[], seccomp: unknown, noNewPrivileges = true): any {

@@ -8,21 +8,9 @@ import { closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConsoleReceiver, converse } from '../helpers/console.js';
-import { baseConfig, cleanEnv, haveRunc, OURS, RUNC, Sandbox, uniqueId, waitFor, type Runtime } from '../helpers/runtime.js';
+import { baseConfig, cleanEnv, haveRunc, OURS, RUNC, Sandbox, uniqueId, waitFor, withSandbox, type Runtime } from '../helpers/runtime.js';
 
 const noRunc = (rt: Runtime) => rt === RUNC && !haveRunc() && 'runc is not installed';
-
-function withSandbox(runtime: Runtime, fn: (sb: Sandbox) => Promise<void> | void) {
-  return async () => {
-    const sb = new Sandbox(runtime);
-    try {
-      await fn(sb);
-    } finally {
-      const leaks = sb.cleanup();
-      assert.deepEqual(leaks, [], `left behind: ${leaks.join(', ')}`);
-    }
-  };
-}
 
 /** Run a scenario on runc, then ours, and require the same observations. */
 function sideBySide<T>(name: string, scenario: (sb: Sandbox) => Promise<T>, check: (seen: T) => void) {
