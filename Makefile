@@ -40,8 +40,10 @@ $(ROOTFS)/bin/busybox: scripts/make-rootfs.sh
 test-integration: build rootfs
 	$(NODE) --test --test-concurrency=1 build/test/integration/
 
+# Everything CI runs: types, unit tests, the real-kernel suite, containerd's shim driving us,
+# and the cgroup tests on a pure cgroup v2 kernel (skipped where ../shared/tools is absent).
 test: setup
-	$(MAKE) check test-unit test-integration
+	$(MAKE) check test-unit test-integration test-containerd test-cgroup2
 
 # The main job: a busybox container from bundles/busybox, through our CLI.
 run: setup
