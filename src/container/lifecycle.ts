@@ -7,7 +7,7 @@ import { NotExistError, RuntimeError, StateError } from '../errors.js';
 import { runHooksWarn } from '../hooks/run.js';
 import { KernelError } from '../kernel/ffi.js';
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, open } from '../kernel/files.js';
-import { kill as killPid, pidfdOpen, pidfdSendSignal } from '../kernel/process.js';
+import { kill as killPid, pidfdOpen, pidfdSendSignal, POLLIN, pollOne } from '../kernel/process.js';
 import { assertTransition, deriveStatus, initAlive, ociState, type PersistedState, type Status, waitGone } from './state.js';
 import { Store, type LockedDir } from './store.js';
 
@@ -83,7 +83,6 @@ function releaseInit(store: Store, state: PersistedState): void {
   let received = '';
   try {
     const buf = Buffer.alloc(4096);
-    const sab = new Int32Array(new SharedArrayBuffer(4));
     for (let delay = 1; ; delay = Math.min(delay * 2, 10)) {
       let n = -1;
       try {
@@ -102,7 +101,13 @@ function releaseInit(store: Store, state: PersistedState): void {
         if (received.length > 0) break;
         throw new RuntimeError(`container ${state.id}: the init exited before start`);
       }
-      Atomics.wait(sab, 0, 0, delay);
+      // Sleep until the init writes or closes its end (poll wakes at once), at most `delay` ms
+      // before checking again that it lives: the caller learns about the execve without lag.
+      try {
+        pollOne(fd, POLLIN, delay);
+      } catch (e) {
+        if (!(e instanceof KernelError && e.code === 'EINTR')) throw e;
+      }
     }
   } finally {
     closeSync(fd);
