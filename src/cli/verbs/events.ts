@@ -8,18 +8,16 @@
 // we end the stream when the container stops, as no client reads events past its exit
 // (containerd's v2 shim does not call `events` at all).
 //
-// OOM notification: cgroup v1 through an eventfd registered on memory.oom_control in
-// cgroup.event_control (it also fires when the cgroup is removed); cgroup v2 by watching
-// memory.events (inotify; kernfs notifies on change) and comparing its oom_kill counter.
-import { closeSync, existsSync, openSync, readFileSync, watch, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// OOM notifications come from cgroups/oom.ts (v1 eventfd on memory.oom_control, v2
+// memory.events' oom_kill counter).
+import { closeSync } from 'node:fs';
 import { cgroupManager, statsToJSON } from '../../cgroups/index.js';
-import type { CgroupManager } from '../../cgroups/manager.js';
+import { watchOom, type OomWatch } from '../../cgroups/oom.js';
 import { load } from '../../container/lifecycle.js';
 import { initAlive } from '../../container/state.js';
 import { pidfdOpen } from '../../kernel/process.js';
 import { errorLine, NotExistError, StateError, UsageError } from '../../errors.js';
-import { EFD_CLOEXEC, EFD_NONBLOCK, eventfd, eventfdRead, watchReadable } from '../../kernel/eventfd.js';
+import { watchReadable } from '../../kernel/eventfd.js';
 import { log, store, type Globals } from '../globals.js';
 
 const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -42,58 +40,6 @@ function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${statsToJSON(event)}\n`);
 }
 
-interface OomWatch {
-  close(): void;
-}
-
-/** Call `onOom` for each OOM kill in the container's memory cgroup; `onGone` once it is removed. */
-function watchOom(cg: CgroupManager, onOom: () => void, onGone: () => void): OomWatch | undefined {
-  const v1 = cg.layout !== 'v2' ? cg.paths.memory : undefined;
-  if (v1 && existsSync(join(v1, 'memory.oom_control'))) {
-    const control = openSync(join(v1, 'memory.oom_control'), 'r');
-    const efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    try {
-      writeFileSync(join(v1, 'cgroup.event_control'), `${efd} ${control}`);
-    } catch (e) {
-      closeSync(efd);
-      closeSync(control);
-      throw e;
-    }
-    const w = watchReadable(efd, () => {
-      if (eventfdRead(efd) === 0n) return;
-      // The eventfd also fires when the cgroup is removed.
-      if (existsSync(join(v1, 'cgroup.event_control'))) onOom();
-      else onGone();
-    });
-    return {
-      close: () => {
-        w.close();
-        closeSync(efd);
-        closeSync(control);
-      },
-    };
-  }
-  const v2 = cg.paths.unified;
-  const events = v2 ? join(v2, 'memory.events') : undefined;
-  if (events && existsSync(events)) {
-    const count = () => {
-      try {
-        return Number(/^oom_kill (\d+)$/m.exec(readFileSync(events, 'utf8'))?.[1] ?? 0);
-      } catch {
-        return -1;
-      }
-    };
-    let last = count();
-    const w = watch(events, { persistent: false }, () => {
-      const now = count();
-      if (now < 0) return onGone();
-      for (; last < now; last++) onOom();
-    });
-    return { close: () => w.close() };
-  }
-  return undefined;
-}
-
 export default async function (id: string, o: { stats?: boolean; interval: string }, g: Globals): Promise<void> {
   const interval = parseDuration(o.interval);
   if (interval <= 0) throw new UsageError('duration interval must be greater than 0');
@@ -114,7 +60,7 @@ export default async function (id: string, o: { stats?: boolean; interval: strin
       if (done) return;
       done = true;
       clearInterval(timer);
-      oom?.close();
+      oom?.stop();
       exit?.close();
       resolve();
     };
@@ -154,7 +100,7 @@ export default async function (id: string, o: { stats?: boolean; interval: strin
       return finish(); // no such process: it has exited already
     }
     try {
-      oom = watchOom(cg, () => emit({ type: 'oom', id }), finish);
+      oom = watchOom(cg, () => emit({ type: 'oom', id }), { onGone: finish });
     } catch (e) {
       log(g, 'warning', `events: no OOM notifications: ${errorLine(e)}`);
     }
