@@ -73,9 +73,10 @@ test-containerd: build rootfs
 # minute). A user's clone has no ../shared: then the target says so and succeeds.
 CGROUP2_VM := ../shared/tools/run-in-cgroup2-vm
 .PHONY: test-cgroup2
-test-cgroup2: build
+test-cgroup2: build rootfs
 	@if [ ! -x $(CGROUP2_VM) ]; then \
 	  echo "test-cgroup2: skipped: $(CGROUP2_VM) does not exist (the cgroup v2 VM tool lives outside the project)"; \
 	  exit 0; \
 	fi; \
-	$(CGROUP2_VM) $(CURDIR) -- node --test --test-concurrency=1 build/test/unit/cgroups.test.js build/test/integration/cgroups.test.js
+	$(CGROUP2_VM) $(CURDIR) -- node --test --test-concurrency=1 build/test/unit/cgroups.test.js \
+	  build/test/integration/cgroups.test.js build/test/integration/resources.test.js build/test/integration/lifecycle.test.js
