@@ -8,7 +8,6 @@
 // The helper's end is close-on-exec: after `exec`, EOF means execve() succeeded (the process
 // now runs under the helper's pid), an `error` means it failed. EOF before `exec` means the
 // helper died.
-import { readSync, writeSync } from 'node:fs';
 import type { ProcessPlan, SeccompPlan } from './init-config.js';
 
 export interface ExecNamespace {
@@ -38,28 +37,5 @@ export interface ExecConfig {
 export type ToExec = { type: 'config'; config: ExecConfig };
 export type FromExec = { type: 'exec' } | { type: 'error'; message: string; code?: string };
 
-const MAX_MESSAGE = 1 << 20;
-
-export function sendMessage(fd: number, msg: ToExec | FromExec): void {
-  const data = Buffer.from(JSON.stringify(msg));
-  if (data.length > MAX_MESSAGE) throw new Error(`exec protocol: message of ${data.length} bytes is too large`);
-  writeSync(fd, data);
-}
-
-/** Blocking receive; null on EOF (the peer closed, exec'd or died). */
-export function receiveMessage<T extends ToExec | FromExec>(fd: number): T | null {
-  const buffer = Buffer.allocUnsafe(MAX_MESSAGE);
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(fd, buffer, 0, MAX_MESSAGE, null);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EINTR' || code === 'EAGAIN') continue;
-      if (code === 'ECONNRESET') return null;
-      throw e;
-    }
-    if (n === 0) return null;
-    return JSON.parse(buffer.toString('utf8', 0, n)) as T;
-  }
-}
+/** The same framing as the init's protocol: one JSON message per SOCK_SEQPACKET write. */
+export { send as sendMessage, receive as receiveMessage } from './protocol.js';

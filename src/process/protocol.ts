@@ -24,14 +24,15 @@ export type FromInit =
 const MAX_MESSAGE = 1 << 20;
 let buffer: Buffer | undefined;
 
-export function send(fd: number, msg: ToInit | FromInit): void {
+/** One message, one write (the exec helper's protocol uses the same framing). */
+export function send<T extends object = ToInit | FromInit>(fd: number, msg: T): void {
   const data = Buffer.from(JSON.stringify(msg));
-  if (data.length > MAX_MESSAGE) throw new Error(`init protocol: message of ${data.length} bytes is too large`);
+  if (data.length > MAX_MESSAGE) throw new Error(`protocol: message of ${data.length} bytes is too large`);
   writeSync(fd, data);
 }
 
-/** Blocking receive; null on EOF (the peer closed or died). */
-export function receive<T extends ToInit | FromInit>(fd: number): T | null {
+/** Blocking receive; null on EOF (the peer closed, died, or exec'd with our end close-on-exec). */
+export function receive<T extends object = ToInit | FromInit>(fd: number): T | null {
   buffer ??= Buffer.allocUnsafe(MAX_MESSAGE);
   for (;;) {
     let n: number;

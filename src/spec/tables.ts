@@ -62,52 +62,7 @@ export const OCI_VERSION_MIN = '1.0.0';
 
 // The flag and mount constants live in kernel/constants.ts (no FFI behind them); re-exported
 // here for the code that reads the spec's tables.
-export {
-  CLONE_NEWTIME,
-  CLONE_NEWNS,
-  CLONE_NEWCGROUP,
-  CLONE_NEWUTS,
-  CLONE_NEWIPC,
-  CLONE_NEWUSER,
-  CLONE_NEWPID,
-  CLONE_NEWNET,
-  MS_RDONLY,
-  MS_NOSUID,
-  MS_NODEV,
-  MS_NOEXEC,
-  MS_SYNCHRONOUS,
-  MS_REMOUNT,
-  MS_MANDLOCK,
-  MS_DIRSYNC,
-  MS_NOSYMFOLLOW,
-  MS_NOATIME,
-  MS_NODIRATIME,
-  MS_BIND,
-  MS_MOVE,
-  MS_REC,
-  MS_SILENT,
-  MS_POSIXACL,
-  MS_UNBINDABLE,
-  MS_PRIVATE,
-  MS_SLAVE,
-  MS_SHARED,
-  MS_RELATIME,
-  MS_I_VERSION,
-  MS_STRICTATIME,
-  MS_LAZYTIME,
-  MS_PROPAGATION,
-  MOUNT_ATTR_RDONLY,
-  MOUNT_ATTR_NOSUID,
-  MOUNT_ATTR_NODEV,
-  MOUNT_ATTR_NOEXEC,
-  MOUNT_ATTR__ATIME,
-  MOUNT_ATTR_RELATIME,
-  MOUNT_ATTR_NOATIME,
-  MOUNT_ATTR_STRICTATIME,
-  MOUNT_ATTR_NODIRATIME,
-  MOUNT_ATTR_IDMAP,
-  MOUNT_ATTR_NOSYMFOLLOW,
-} from '../kernel/constants.js';
+export * from '../kernel/constants.js';
 
 
 export interface NamespaceInfo {
