@@ -1,6 +1,7 @@
 import { stateJson } from '../../container/lifecycle.js';
 import { store, type Globals } from '../globals.js';
+import { writeStdout } from '../stdout.js';
 
 export default function (id: string, _o: unknown, g: Globals): void {
-  process.stdout.write(`${JSON.stringify(stateJson(store(g), id), null, 2)}\n`);
+  writeStdout(`${JSON.stringify(stateJson(store(g), id), null, 2)}\n`);
 }
