@@ -27,6 +27,7 @@ import { loadBundle } from '../spec/bundle.js';
 import { checkConfig } from '../spec/check.js';
 import type { Process, Spec } from '../spec/generated/types.js';
 import { parseJson, validateProcess } from '../spec/validate.js';
+import { waitReadableWarm, warmCgroupLock } from './cgroup-warm.js';
 import { connectConsoleSocket, receiveMasterFrom } from './console.js';
 import { receiveMessage, sendMessage, type ExecConfig, type ExecNamespace, type FromExec } from './exec-protocol.js';
 import { distScriptPath, launchInit, type Launched } from './launch.js';
@@ -159,6 +160,8 @@ export function execInContainer(store: Store, req: ExecRequest): ExecStarted {
       ...(seccomp ? { seccomp } : {}),
     };
     sendMessage(launched.sync, { type: 'config', config });
+    // Its join of the container's cgroup finds the migration lock warm (cgroup-warm.ts).
+    warmCgroupLock();
     awaitExec(launched);
     closeSync(launched.sync);
 
@@ -192,9 +195,11 @@ export function execInContainer(store: Store, req: ExecRequest): ExecStarted {
 
 /** `exec` then EOF: execve succeeded. Anything else is the helper's error (or its death). */
 function awaitExec(l: Launched): void {
+  waitReadableWarm(l.sync);
   const first = receiveMessage<FromExec>(l.sync);
   if (!first) throw new RuntimeError('exec: the helper exited before starting the process');
   if (first.type === 'error') throw new RuntimeError(first.message);
+  waitReadableWarm(l.sync);
   const after = receiveMessage<FromExec>(l.sync);
   if (after?.type === 'error') throw new RuntimeError(after.message);
 }
@@ -262,9 +267,9 @@ export function processFromFlags(base: Process | undefined, args: string[], f: E
   p.args = args;
   delete p.commandLine;
   if (f.cwd) p.cwd = f.cwd;
-  // Nothing on our path applies an LSM profile yet: refused, never ignored.
-  if (f.apparmor) throw new UnsupportedError(`--apparmor ${f.apparmor}: AppArmor profiles are not supported by mydocker-runc`);
-  if (f.processLabel) throw new UnsupportedError(`--process-label ${f.processLabel}: SELinux labels are not supported by mydocker-runc`);
+  // Applied on execve like the config's own; checkProcess refuses them where the host has no such LSM.
+  if (f.apparmor) p.apparmorProfile = f.apparmor;
+  if (f.processLabel) p.selinuxLabel = f.processLabel;
   if (f.cap?.length) {
     const c = (p.capabilities ??= {});
     for (const cap of f.cap) {
@@ -300,7 +305,4 @@ function checkProcess(p: Process, label: string): void {
     if (e instanceof Error) e.message = e.message.replace(`${label}: /process/`, `${label}: /`);
     throw e;
   }
-  // Nothing on our path applies an LSM profile yet: refused, never ignored.
-  if (p.apparmorProfile) throw new UnsupportedError(`${label}: /apparmorProfile: AppArmor profiles are not supported by mydocker-runc`);
-  if (p.selinuxLabel) throw new UnsupportedError(`${label}: /selinuxLabel: SELinux labels are not supported by mydocker-runc`);
 }

@@ -20,6 +20,7 @@ import {
   umask,
 } from '../kernel/process.js';
 import { applyBounding, applyCapabilities } from '../security/capabilities.js';
+import { applyExecLabels } from '../security/lsm.js';
 import type { ProcessPlan } from './init-config.js';
 import { trace, traceRss } from '../trace.js';
 
@@ -76,6 +77,7 @@ export function finalizeAndExec(p: ProcessPlan, path: string, opts: FinalizeOpti
   }
 
   opts.beforeCredentials?.();
+  applyExecLabels(p.apparmorProfile, p.selinuxLabel);
   if (p.capabilities) applyBounding(p.capabilities.bounding);
   // Credentials: groups, gid, uid; keep the permitted set across the uid change so that
   // the capabilities below can still be applied.

@@ -71,6 +71,9 @@ export interface ProcessPlan {
   oomScoreAdj?: number;
   terminal: boolean;
   consoleSize?: { height: number; width: number };
+  /** AppArmor profile / SELinux label applied on execve (security/lsm.ts). */
+  apparmorProfile?: string;
+  selinuxLabel?: string;
   /** Personality domain (PER_LINUX / PER_LINUX32) and flags, when the config sets one. */
   personality?: number;
 }

@@ -32,7 +32,7 @@ export function buildInitConfig(spec: Spec, ctx: PlanContext, warnings: string[]
   if (!mountNamespace) {
     throw new UnsupportedError('config.json: /linux/namespaces: a mount namespace is required (the rootfs is set up in it)');
   }
-  const mounts = planMounts(spec.mounts, ctx.bundle);
+  const mounts = planMounts(spec.mounts, ctx.bundle, linux.mountLabel);
   const process = planProcess(spec.process!, warnings);
   if (process.terminal && !ctx.consoleSocket) {
     throw new UsageError('process.terminal is true: a --console-socket is needed to receive the terminal');
@@ -101,6 +101,8 @@ export function planProcess(p: Process, warnings: string[], field = 'process'): 
     ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),
     terminal: p.terminal ?? false,
     ...(p.consoleSize ? { consoleSize: p.consoleSize } : {}),
+    ...(p.apparmorProfile ? { apparmorProfile: p.apparmorProfile } : {}),
+    ...(p.selinuxLabel ? { selinuxLabel: p.selinuxLabel } : {}),
   };
 }
 

@@ -5,14 +5,16 @@ import { isAbsolute, join } from 'node:path';
 import { UnsupportedError, UsageError } from '../errors.js';
 import { MS_BIND, MS_REC, MS_SLAVE } from '../kernel/constants.js';
 import type { DeviceNode, MountStep } from '../process/init-config.js';
+import { withMountLabel } from '../security/lsm.js';
 import type { LinuxDevice, Mount } from '../spec/generated/types.js';
 import { MOUNT_ATTR__ATIME, MOUNT_ATTR_RELATIME, MOUNT_OPTIONS, PROPAGATION_OPTIONS, RECURSIVE_MOUNT_OPTIONS } from '../spec/tables.js';
 
-export function planMounts(mounts: Mount[] | undefined, bundle: string): MountStep[] {
-  return (mounts ?? []).map((m, i) => planMount(m, i, bundle));
+/** `mountLabel`: linux.mountLabel, the SELinux context of every filesystem we mount (not binds). */
+export function planMounts(mounts: Mount[] | undefined, bundle: string, mountLabel?: string): MountStep[] {
+  return (mounts ?? []).map((m, i) => planMount(m, i, bundle, mountLabel));
 }
 
-function planMount(m: Mount, index: number, bundle: string): MountStep {
+function planMount(m: Mount, index: number, bundle: string, mountLabel: string | undefined): MountStep {
   const field = `config.json: /mounts/${index}`;
   const options = m.options ?? [];
   const bind = m.type === 'bind' || options.includes('bind') || options.includes('rbind');
@@ -87,7 +89,8 @@ function planMount(m: Mount, index: number, bundle: string): MountStep {
     flags,
     remountFlags: 0,
     propagation,
-    data: data.join(','),
+    // proc and sysfs take no SELinux context (runc labels only filesystems that store files).
+    data: m.type === 'proc' || m.type === 'sysfs' || m.type === 'cgroup' || m.type === 'cgroup2' ? data.join(',') : withMountLabel(data.join(','), mountLabel),
     bind: false,
     recursiveAttr,
   };

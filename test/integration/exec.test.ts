@@ -5,7 +5,7 @@
 // observe the same.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { baseConfig, cleanEnv, haveRunc, OURS, processesMatching, REPO, RUNC, Sandbox, uniqueId, waitFor, withSandbox, type Runtime } from '../helpers/runtime.js';
@@ -279,4 +279,12 @@ describe('exec', () => {
       }));
     }
   });
+
+  it('applies --apparmor / --process-label only where the host has the LSM, and says so', { skip: existsSync('/sys/kernel/security/apparmor') && 'this host has AppArmor' }, withSandbox(OURS, (sb) => {
+    const id = sb.track(uniqueId('lsm'));
+    assert.equal(sb.run(['run', '-d', '-b', sb.bundle(baseConfig(['sleep', '1000'])), id], { detached: true }).status, 0);
+    const r = sb.run(['exec', '--apparmor', 'docker-default', id, 'true']);
+    assert.equal(r.status, 255);
+    assert.match(r.stderr, /apparmorProfile: AppArmor is not enabled on this host/);
+  }));
 });

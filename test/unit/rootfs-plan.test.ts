@@ -72,3 +72,20 @@ describe('planDevices and propagation', () => {
     assert.throws(() => planRootPropagation('sideways'), /rootfsPropagation/);
   });
 });
+
+describe('LSM labels', () => {
+  it('linux.mountLabel becomes a context= option of the filesystems we mount, not of binds or proc', () => {
+    const steps = planMounts(
+      [
+        { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['mode=755'] },
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/data', type: 'bind', source: '/x', options: ['bind'] },
+      ],
+      '/b',
+      'system_u:object_r:container_file_t:s0:c1,c2',
+    );
+    assert.equal(steps[0]!.data, 'mode=755,context="system_u:object_r:container_file_t:s0:c1,c2"');
+    assert.equal(steps[1]!.data, '');
+    assert.equal(steps[2]!.data, '');
+  });
+});
