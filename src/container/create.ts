@@ -13,7 +13,8 @@ import { runHooks } from '../hooks/run.js';
 import { mkfifo } from '../kernel/files.js';
 import { kill, waitpid } from '../kernel/process.js';
 import { waitReadableWarm, warmCgroupLock } from '../process/cgroup-warm.js';
-import { launchInit, type Launched } from '../process/launch.js';
+import { launchInit, type LaunchOptions, type Launched } from '../process/launch.js';
+import { takePrelaunched } from '../process/prelaunch.js';
 import { buildInitConfig, type CreateOptions } from '../process/plan.js';
 import { receive, send, type FromInit } from '../process/protocol.js';
 import { loadBundle } from '../spec/bundle.js';
@@ -73,13 +74,15 @@ export function create(store: Store, req: CreateRequest): Created {
   const warnings: string[] = [];
   try {
     // The init first: its Node start-up (~20 ms) overlaps our cgroup and plan work below.
+    // Usually main.ts already spawned it with these very options (prelaunch.ts).
     const pidNs = (config.linux?.namespaces ?? []).find((n) => n.type === 'pid');
-    launched = launchInit({
+    const launch: LaunchOptions = {
       pidNamespace: pidNs ? { path: pidNs.path } : null,
       stdio: req.stdio ?? [0, 1, 2],
       preserveFds: req.preserveFds ?? 0,
       ...(config.process.terminal && req.consoleSocket ? { consoleSocket: req.consoleSocket } : {}),
-    });
+    };
+    launched = takePrelaunched(launch) ?? launchInit(launch);
     trace('create: init spawned');
     state.pid = launched.pid;
     state.pidStartTime = readProcStat(launched.pid)?.startTime ?? '';

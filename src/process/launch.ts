@@ -9,8 +9,9 @@
 //     mount: the init's /proc/<pid>/exe then names a read-only mount, so even a container
 //     process that grabs it can never open the host's node for writing (CVE-2019-5736). The
 //     init returns to the host's mount namespace (fd passed along) before making its own.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RuntimeError } from '../errors.js';
@@ -51,6 +52,12 @@ export interface Launched {
 }
 
 const scripts = new Map<string, string>();
+
+// node:child_process (~4 ms to load) on first use: the CLI imports this module early for
+// every verb (prelaunch.ts), and only create, run and exec spawn.
+const require = createRequire(import.meta.url);
+let childProcessModule: typeof import('node:child_process') | undefined;
+const childProcess = () => (childProcessModule ??= require('node:child_process') as typeof import('node:child_process'));
 
 /** dist/init.js, found from wherever this module was loaded (the bundle, or build/ in tests). */
 export function initScriptPath(): string {
@@ -110,7 +117,7 @@ export function launchInit(opts: LaunchOptions): Launched {
       const syncFd = 3 + opts.preserveFds;
       const args = [script, String(syncFd), String(syncFd + 1)];
       if (consoleFd >= 0) args.push(String(syncFd + 2 + extra.length - 1));
-      child = spawn(node, args, {
+      child = childProcess().spawn(node, args, {
         stdio: [...opts.stdio, ...preserved, theirs, hostMnt, ...extra],
         detached: true, // setsid: the init leads its own session, as runc's does
         // Nothing of ours, but the trace switch (it only adds lines to stderr).
