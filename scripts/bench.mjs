@@ -763,6 +763,8 @@ try {
         '',
         table(rows.filter((_, i) => shortRows.has(i))),
         '',
+        'On a shared machine the absolute figures move by 10-20 % from one run to the next (runc\'s `run` is 21-31 ms here); the ratios are steadier.',
+        '',
         'Two Node start-ups are on every container\'s path, the CLI and the init (~18 ms each here before any of our code runs), and each CLI call is one more: that, not the work, is most of the gap. Where the rest goes: `MYDOCKER_RUNC_TRACE=1` makes the CLI and the init print phase timestamps, and `make bench BENCH_FLAGS=--trace` prints their medians.',
       ].join('\n'),
     );
