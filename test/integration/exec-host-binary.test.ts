@@ -12,7 +12,7 @@
 // and appends (never truncates). The real node's hash is checked before and after anyway.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -52,7 +52,9 @@ describe('host binaries stay out of reach (CVE-2019-5736)', () => {
         `[ "$(stat -L -c '%d %i' /proc/self/fd/3)" = "${copyStat.dev} ${copyStat.ino}" ] || { echo "refused: fd 3 is $(stat -L -c '%d %i' /proc/self/fd/3)" > /home/result; exit 1; }`,
         'echo opened > /home/opened',
         '(echo x >> /proc/self/fd/3) 2> /home/err-running; echo $? > /home/rc-running',
-        'while [ "$(readlink /proc/1/exe)" != /bin/busybox ]; do sleep 0.01; done',
+        // The test says "go" once `start` has returned: the init has exec'd and the start CLI
+        // (itself the copy of node) has exited, so nothing runs the copy any more.
+        'while [ ! -e /home/go ] || [ "$(readlink /proc/1/exe)" != /bin/busybox ]; do sleep 0.01; done',
         '(echo x >> /proc/self/fd/3) 2> /home/err-after; echo $? > /home/rc-after',
         'echo done > /home/result',
       ].join('\n');
@@ -63,6 +65,7 @@ describe('host binaries stay out of reach (CVE-2019-5736)', () => {
 
       // The init execs the container's program: from now on nothing runs the copy of node.
       assert.equal(sb.run(['start', id]).status, 0);
+      writeFileSync(join(out, 'go'), '');
       await waitFor(() => existsSync(join(out, 'result')), 20_000, 'the attack to finish');
       const read = (f: string) => readFileSync(join(out, f), 'utf8').trim();
       assert.equal(read('result'), 'done');
