@@ -87,6 +87,7 @@ export function create(store: Store, req: CreateRequest): Created {
     state.pid = launched.pid;
     state.pidStartTime = readProcStat(launched.pid)?.startTime ?? '';
     dir.write(state);
+    dir.writeConfig(config);
     cgroups = cgroupManager(cgroupSpec);
     // runc's default device rules (null, zero, tty, ptmx, pts...) follow the config's own, as
     // runc always adds them: without them /dev/null or the console's pty cannot be opened.

@@ -27,6 +27,8 @@ import type { PersistedState } from './state.js';
 export const DEFAULT_ROOT = '/run/mydocker-runc';
 const STATE_FILE = 'state.json';
 export const FIFO_NAME = 'exec.fifo';
+/** The validated config as create saw it: exec's defaults and seccomp, even if the bundle changes or goes. */
+const CONFIG_FILE = 'config.json';
 
 /** Container ids as runc accepts them: ^[\w+-\.]+$, and never "." or "..". */
 const ID_RE = /^[\w+\-.]+$/;
@@ -119,6 +121,16 @@ export class Store {
     return new LockedDir(this, id, fd);
   }
 
+  /** The config create validated, or null for a container created before we kept a copy. */
+  readConfig(id: string): unknown {
+    try {
+      return JSON.parse(readFileSync(join(this.dir(id), CONFIG_FILE), 'utf8'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new RuntimeError(`container ${id}: its copy of config.json is unreadable: ${(e as Error).message}`);
+    }
+  }
+
   /** Read state.json without locking (it is always replaced atomically). */
   read(id: string): PersistedState {
     let text: string;
@@ -163,6 +175,10 @@ export class LockedDir {
 
   write(state: PersistedState): void {
     writeAtomic(join(this.path, STATE_FILE), JSON.stringify(state));
+  }
+
+  writeConfig(config: unknown): void {
+    writeAtomic(join(this.path, CONFIG_FILE), JSON.stringify(config));
   }
 
   read(): PersistedState {

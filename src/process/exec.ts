@@ -88,7 +88,7 @@ export function execInContainer(store: Store, req: ExecRequest): ExecStarted {
     throw new UsageError(`--preserve-fds ${req.preserveFds}: must be a non-negative integer`);
   }
 
-  const { process: proc, config, label } = resolveProcess(state, req);
+  const { process: proc, config, label } = resolveProcess(store, state, req);
   const warnings: string[] = [];
   const plan = planProcess(proc, warnings, label);
   if (!plan.args.length) throw new UsageError(`${label}: args must not be empty`);
@@ -222,9 +222,12 @@ function sameNamespace(fd: number, type: string): boolean {
  * The process to run and the container's config (for seccomp), with the label that names
  * the process in errors.
  */
-function resolveProcess(state: PersistedState, req: ExecRequest): { process: Process; config: Spec | undefined; label: string } {
+function resolveProcess(store: Store, state: PersistedState, req: ExecRequest): { process: Process; config: Spec | undefined; label: string } {
   let config: Spec | undefined;
   const containerConfig = (): Spec => {
+    if (config) return config;
+    // The copy create kept; the bundle only for containers made before there was one.
+    config = store.readConfig(state.id) as Spec | null ?? undefined;
     if (config) return config;
     try {
       config = loadBundle(state.bundle).config;

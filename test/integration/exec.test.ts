@@ -5,7 +5,7 @@
 // observe the same.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { baseConfig, cleanEnv, haveRunc, OURS, processesMatching, REPO, RUNC, Sandbox, uniqueId, waitFor, withSandbox, type Runtime } from '../helpers/runtime.js';
@@ -286,5 +286,15 @@ describe('exec', () => {
     const r = sb.run(['exec', '--apparmor', 'docker-default', id, 'true']);
     assert.equal(r.status, 255);
     assert.match(r.stderr, /apparmorProfile: AppArmor is not enabled on this host/);
+  }));
+
+  it('works after the bundle is gone: create kept a copy of the config', withSandbox(OURS, (sb) => {
+    const id = sb.track(uniqueId('nobundle'));
+    const bundle = sb.bundle(baseConfig(['sleep', '1000']));
+    assert.equal(sb.run(['run', '-d', '-b', bundle, id], { detached: true }).status, 0);
+    rmSync(bundle, { recursive: true, force: true });
+    const r = sb.run(['exec', id, 'sh', '-c', 'echo $PATH; hostname']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nbusybox\n');
   }));
 });
