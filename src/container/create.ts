@@ -11,16 +11,14 @@ import type { CgroupManager } from '../cgroups/manager.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { runHooks } from '../hooks/run.js';
 import { mkfifo } from '../kernel/files.js';
-import { kill, waitpid } from '../kernel/process.js';
 import { waitReadableWarm, warmCgroupLock } from '../process/cgroup-warm.js';
-import { launchInit, type LaunchOptions, type Launched } from '../process/launch.js';
+import { abandon, launchInit, type LaunchOptions, type Launched } from '../process/launch.js';
 import { takePrelaunched } from '../process/prelaunch.js';
 import { buildInitConfig, type CreateOptions } from '../process/plan.js';
 import { receive, send, type FromInit } from '../process/protocol.js';
 import { loadBundle } from '../spec/bundle.js';
 import { checkConfig } from '../spec/check.js';
-import type { Spec } from '../spec/generated/types.js';
-import { ociState, type PersistedState, readProcStat, waitGone } from './state.js';
+import { ociState, type PersistedState, readProcStat } from './state.js';
 import { Store, validateId, writeAtomic } from './store.js';
 import { trace } from '../trace.js';
 
@@ -95,6 +93,7 @@ export function create(store: Store, req: CreateRequest): Created {
     cgroups.create({ ...resources, devices: withDefaultDevices(resources.devices, config.linux?.devices) });
     // What create() made and where, so that later commands find (and delete removes) exactly that.
     state.cgroup = cgroups.record();
+    dir.write(state);
     const fifo = store.fifoPath(id);
     mkfifo(fifo, 0o622);
 
@@ -104,7 +103,6 @@ export function create(store: Store, req: CreateRequest): Created {
     // earlier: a warming write holds cgroup_mutex through its grace period, which would stall
     // our own cgroup creation above.
     warmCgroupLock();
-    dir.write(state);
 
     send(launched.sync, { type: 'config', config: initConfig });
     waitReadableWarm(launched.sync);
@@ -124,23 +122,7 @@ export function create(store: Store, req: CreateRequest): Created {
     dir.unlock();
     return { state, launched, warnings };
   } catch (e) {
-    if (launched) {
-      // We reap it ourselves below, so libuv never sees the exit: its handle must not keep
-      // the event loop (and this runtime) alive.
-      launched.child.unref();
-      try {
-        kill(launched.pid, 9);
-      } catch {
-        /* already gone */
-      }
-      try {
-        closeSync(launched.sync);
-      } catch {
-        /* closed */
-      }
-      // Reap it: until its parent (us) collects it, a zombie keeps the cgroup busy.
-      waitpid(launched.pid);
-    }
+    if (launched) abandon(launched);
     try {
       cgroups?.destroy();
     } catch {
@@ -158,9 +140,3 @@ function expect(l: Launched, type: FromInit['type']): void {
   if (msg.type === 'error') throw new RuntimeError(msg.message);
   if (msg.type !== type) throw new RuntimeError(`init protocol: expected ${type}, got ${msg.type}`);
 }
-
-// In state.ts, so that the verbs that only read or signal a container (state, start, kill,
-// delete) do not load create's modules (the validators, the plan, the launcher).
-export { ociState, waitGone };
-
-export type { Spec };

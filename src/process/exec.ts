@@ -20,7 +20,6 @@ import { writeAtomic, type Store } from '../container/store.js';
 import { RuntimeError, UnsupportedError, UsageError } from '../errors.js';
 import { O_CLOEXEC, O_RDONLY, open, socketpair, SOCK_CLOEXEC, SOCK_STREAM } from '../kernel/files.js';
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS } from '../kernel/constants.js';
-import { kill, waitpid } from '../kernel/process.js';
 import { getWinSize, isatty } from '../kernel/pty.js';
 import { planSeccomp } from '../security/seccomp.js';
 import { loadBundle } from '../spec/bundle.js';
@@ -30,7 +29,7 @@ import { parseJson, validateProcess } from '../spec/validate.js';
 import { waitReadableWarm, warmCgroupLock } from './cgroup-warm.js';
 import { connectConsoleSocket, receiveMasterFrom } from './console.js';
 import { receiveMessage, sendMessage, type ExecConfig, type ExecNamespace, type FromExec } from './exec-protocol.js';
-import { distScriptPath, launchInit, type Launched } from './launch.js';
+import { abandon, distScriptPath, launchInit, type Launched } from './launch.js';
 import { planProcess } from './plan.js';
 
 /** The process-shaping flags of `exec` (ignored with --process, as in runc). */
@@ -173,22 +172,7 @@ export function execInContainer(store: Store, req: ExecRequest): ExecStarted {
   } catch (e) {
     for (const fd of opened) closeSync(fd);
     if (ourConsole >= 0) closeSync(ourConsole);
-    if (launched) {
-      try {
-        kill(launched.pid, 9);
-      } catch {
-        /* gone already */
-      }
-      try {
-        closeSync(launched.sync);
-      } catch {
-        /* closed */
-      }
-      // Reap it here (nothing of ours may outlive a failed exec), and tell libuv not to wait
-      // for an exit it will never see.
-      waitpid(launched.pid);
-      launched.child.unref();
-    }
+    if (launched) abandon(launched);
     throw e;
   }
 }

@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RuntimeError } from '../errors.js';
+import { kill, waitpid } from '../kernel/process.js';
 import { socketpair, SOCK_CLOEXEC, SOCK_SEQPACKET } from '../kernel/files.js';
 import { mount, MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE, MS_NOSUID, MS_NODEV } from '../kernel/mount.js';
 import { CLONE_NEWNS, CLONE_NEWPID, setns, unshare } from '../kernel/ns.js';
@@ -143,4 +144,25 @@ export function launchInit(opts: LaunchOptions): Launched {
   }
   const firstExtra = 3 + opts.preserveFds + 2;
   return { child, pid: child.pid, sync: ours, extraFds: (opts.extraFds ?? []).map((_, i) => firstExtra + i) };
+}
+
+/**
+ * Undo a launch that will not be used (a failed create or exec, a prelaunched init that does
+ * not fit): kill the child, close our end of its socket, and reap it — nothing of ours may
+ * outlive the failure, and until it is reaped a zombie keeps its cgroup busy. libuv never
+ * sees the exit we collected, so its handle must not keep the event loop alive.
+ */
+export function abandon(l: Launched): void {
+  l.child.unref();
+  try {
+    kill(l.pid, 9);
+  } catch {
+    /* gone already */
+  }
+  try {
+    closeSync(l.sync);
+  } catch {
+    /* closed already */
+  }
+  waitpid(l.pid);
 }

@@ -15,11 +15,10 @@
 // connection), process.terminal, an unreadable config — means no early init at all. An early
 // init nobody takes (the CLI failed before create) exits by itself when our end of its sync
 // socket closes.
-import { closeSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { kill, waitpid } from '../kernel/process.js';
 import { trace } from '../trace.js';
-import { launchInit, type LaunchOptions, type Launched } from './launch.js';
+import { abandon, launchInit, type LaunchOptions, type Launched } from './launch.js';
 
 let early: { opts: LaunchOptions; launched: Launched } | undefined;
 
@@ -113,12 +112,6 @@ export function takePrelaunched(opts: LaunchOptions): Launched | undefined {
     e.launched.child.ref(); // from here on it is create()'s child like any other
     return e.launched;
   }
-  try {
-    kill(e.launched.pid, 9);
-  } catch {
-    /* gone already */
-  }
-  closeSync(e.launched.sync);
-  waitpid(e.launched.pid);
+  abandon(e.launched);
   return undefined;
 }
