@@ -25,6 +25,7 @@ import { O_CLOEXEC, O_WRONLY, open } from '../kernel/files.js';
 import { CLONE_FS, CLONE_NEWNS, setns, unshare } from '../kernel/ns.js';
 import { prctl, PR_SET_DUMPABLE, setrlimit } from '../kernel/process.js';
 import { applySeccomp } from '../security/seccomp-load.js';
+import { confineOtherThreads, startThreadPool } from './confine-threads.js';
 import { setUpConsole } from './console.js';
 import { receiveMessage, sendMessage, type ExecConfig, type ToExec } from './exec-protocol.js';
 import { finalizeAndExec, lookPath } from './finalize.js';
@@ -33,6 +34,7 @@ export function execInitMain(syncFd: number, launchMntFd: number): never {
   // Not dumpable: the container's processes cannot ptrace us or open our /proc files while we
   // hold host resources (execve makes the new program dumpable again).
   prctl(PR_SET_DUMPABLE, 0);
+  startThreadPool(); // before the main thread's unshare(CLONE_FS): see confine-threads.ts
   let cfg: ExecConfig | undefined;
   try {
     // We stay in the launch mount namespace until we join the container's; the host one is not needed.
@@ -78,15 +80,19 @@ function setUp(cfg: ExecConfig): string {
   });
 
   // 3. Namespaces; the mount namespace last (it also gives us the container's root and cwd).
+  let mountJoined = false;
   for (const ns of cfg.namespaces) {
     if (ns.flag === CLONE_NEWNS) {
       unshare(CLONE_FS, 'CLONE_FS');
       setns(ns.fd, ns.flag, 'the container mount namespace');
+      mountJoined = true;
     } else {
       setns(ns.fd, ns.flag, `the container ${ns.type} namespace`);
     }
     closeSync(ns.fd);
   }
+
+  if (mountJoined) confineOtherThreads();
 
   // 4. The terminal, in the container's devpts.
   const p = cfg.process;

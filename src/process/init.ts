@@ -31,6 +31,7 @@ import {
   readonlyPaths,
   readonlyRoot,
 } from '../rootfs/apply.js';
+import { confineOtherThreads, startThreadPool } from './confine-threads.js';
 import { setUpConsole } from './console.js';
 import { applySeccomp } from '../security/seccomp-load.js';
 import { finalizeAndExec, lookPath } from './finalize.js';
@@ -48,6 +49,7 @@ export function initMain(syncFd: number, hostMntFd: number, consoleFd = -1): nev
   // Not dumpable: a process exec'd into the container cannot ptrace us or read our /proc
   // files while we still hold host resources.
   prctl(PR_SET_DUMPABLE, 0);
+  startThreadPool(); // before the main thread's unshare(CLONE_FS): see confine-threads.ts
   let ready = false;
   try {
     const msg = receive<ToInit>(syncFd);
@@ -160,7 +162,10 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
     } else unshare(CLONE_NEWCGROUP, 'cgroup namespace');
   }
 
-  if (cfg.mountNamespace) enterRoot(cfg);
+  if (cfg.mountNamespace) {
+    enterRoot(cfg);
+    confineOtherThreads();
+  }
   // The terminal, now that /dev/ptmx is the container's own devpts and before the rootfs
   // turns read-only (runc's order): the slave becomes our 0/1/2, so the runtime's stdio is
   // no longer held by the time `create` returns.
