@@ -9,7 +9,8 @@
 // edit-build-test loop under a second.
 import * as esbuild from 'esbuild';
 import { readdirSync, readFileSync, statSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -26,6 +27,19 @@ function tsFiles(dir) {
 // Native and heavyweight packages stay outside the bundle: koffi's .node binary must be
 // required from node_modules at run time.
 const external = ['koffi', '@koromix/*'];
+
+// koffi's prebuilt native module, as src/kernel/ffi.ts would resolve it, relative to dist/:
+// the bundles dlopen it directly instead of searching node_modules at run time (~1 ms per
+// process that calls into libc). Not found (another platform's layout): ffi.ts resolves it.
+function koffiNative() {
+  const triplet = `${process.platform}_${process.arch}`;
+  try {
+    const path = createRequire(join(root, 'package.json')).resolve(`@koromix/koffi-${process.platform}-${process.arch}/${triplet}/koffi.node`);
+    return { __MDR_KOFFI_NODE__: JSON.stringify(relative(join(root, 'dist'), path)) };
+  } catch {
+    return {};
+  }
+}
 
 // dist/ is CommonJS, one file per program (dist/package.json says so). The same code starts
 // ~5 ms faster as CommonJS than as ES modules (no ESM loader, no async reads of each chunk),
@@ -44,7 +58,7 @@ const dist = {
   legalComments: 'none',
   logLevel: 'warning',
   // ffi.ts and launch.ts find their files from import.meta.url.
-  define: { 'import.meta.url': '__mdrImportMetaUrl' },
+  define: { 'import.meta.url': '__mdrImportMetaUrl', ...koffiNative() },
   banner: { js: `"use strict";\nconst __mdrImportMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
 };
 

@@ -5,14 +5,31 @@
 // imports koffi.
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
-// koffi's index module costs ~5 ms of start-up (it loads node:util and probes the ELF
-// header of node to pick a prebuilt binary). Loading the prebuilt native module directly
-// takes ~1.5 ms; fall back to the package entry when the layout is not the one we know.
+// koffi is loaded on first use, not when this module is evaluated: `state`, `list`, `ps`,
+// `spec`, `features` and `--version` never call into libc and so skip it (~2 ms each).
+//
+// koffi's index module costs ~5 ms of start-up (it loads node:util and probes the ELF header
+// of node to pick a prebuilt binary); the prebuilt native module alone is ~1 ms. The bundles
+// of dist/ know where it is: scripts/build.mjs resolves it at build time and defines
+// __MDR_KOFFI_NODE__ (its path relative to dist/), so process.dlopen() takes it without the
+// CommonJS loader's node_modules search (~1 ms more). Elsewhere (build/, a moved dist/), the
+// package is resolved as usual, and its index is the last resort.
 type Koffi = typeof import('koffi');
 type KoffiFunction = ReturnType<ReturnType<Koffi['load']>['func']>;
+declare const __MDR_KOFFI_NODE__: string | undefined;
 const require = createRequire(import.meta.url);
 function loadKoffi(): Koffi {
+  if (typeof __MDR_KOFFI_NODE__ === 'string') {
+    try {
+      const mod = { exports: {} };
+      process.dlopen(mod, fileURLToPath(new URL(__MDR_KOFFI_NODE__, import.meta.url)));
+      return mod.exports as Koffi;
+    } catch {
+      /* not where the build found it: resolve it */
+    }
+  }
   const triplet = `${process.platform}_${process.arch}`;
   try {
     return require(`@koromix/koffi-${process.platform}-${process.arch}/${triplet}/koffi.node`) as Koffi;
@@ -21,8 +38,13 @@ function loadKoffi(): Koffi {
   }
 }
 
-export const koffi: Koffi = loadKoffi();
-const libc = koffi.load('libc.so.6');
+let koffiModule: Koffi | undefined;
+let libcHandle: ReturnType<Koffi['load']> | undefined;
+const loadedKoffi = (): Koffi => (koffiModule ??= loadKoffi());
+const libc = () => (libcHandle ??= loadedKoffi().load('libc.so.6'));
+
+/** koffi, for the kernel modules (structs, addresses, errno); loaded on the first property read. */
+export const koffi: Koffi = new Proxy({} as Koffi, { get: (_target, key) => Reflect.get(loadedKoffi(), key) });
 
 const declared = new Map<string, KoffiFunction>();
 
@@ -30,7 +52,7 @@ const declared = new Map<string, KoffiFunction>();
 export function libcFn(prototype: string): KoffiFunction {
   let fn = declared.get(prototype);
   if (!fn) {
-    fn = libc.func(prototype);
+    fn = libc().func(prototype);
     declared.set(prototype, fn);
   }
   return fn;
@@ -58,7 +80,7 @@ export class KernelError extends Error {
 }
 
 export function errno(): number {
-  return koffi.errno();
+  return loadedKoffi().errno();
 }
 
 /**
@@ -67,7 +89,7 @@ export function errno(): number {
  */
 export function check(ret: number | bigint, syscall: string, detail?: string): number {
   const n = Number(ret);
-  if (n < 0) throw new KernelError(syscall, koffi.errno(), detail);
+  if (n < 0) throw new KernelError(syscall, loadedKoffi().errno(), detail);
   return n;
 }
 
