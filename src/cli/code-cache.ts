@@ -6,10 +6,10 @@
 // the CLI's own start-up after Node's (~7 ms of `--version`, more for `run`), and it is paid
 // by every invocation. V8 can serialize what it compiled (vm.Script#createCachedData) and
 // take it back instead of compiling. The cache is per verb, written next to the bundle the
-// first time a verb runs (dist/.code-cache/<file>.<verb>, temp file + rename), so it holds
-// the functions that verb actually uses. V8 checks the cache against the source, its own
-// version and flags and rejects a stale one; we then compile as usual and write it again.
-// When dist/ is not writable there is simply no cache.
+// first time a verb runs successfully (dist/.code-cache/<file>.<verb>, temp file + rename),
+// so it holds the functions that verb actually uses. V8 checks the cache against the source,
+// its own version and flags and rejects a stale one; we then compile as usual and write it
+// again. When dist/ is not writable there is simply no cache.
 //
 // dist/validators.js (required by create, run and update) is loaded the same way.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -60,8 +60,15 @@ function load(file: string): unknown {
   return mod.exports;
 }
 
-process.once('exit', () => {
-  if (!toWrite.length) return;
+// Only a run that did the verb's work writes its cache. A cache V8 accepts is never written
+// again, so the first one is what every later call of the verb compiles from: written by a
+// `<verb> --help` or by a call that failed early (a wrong id, a bad flag), it would leave most
+// of the verb's code to be compiled from source on every call. `make bench` met exactly that: it asks
+// `exec --help` before timing exec, and exec ran ~3 ms slower ever after.
+const helpAsked = process.argv.includes('--help') || process.argv.includes('-h');
+
+process.once('exit', (code) => {
+  if (!toWrite.length || code !== 0 || helpAsked) return;
   try {
     mkdirSync(cacheDir, { recursive: true });
     for (const [file, script] of toWrite) {
