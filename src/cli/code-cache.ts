@@ -2,7 +2,7 @@
 // dist/mydocker-runc.js: the CLI's entry point, a loader that runs the CLI bundle (dist/cli.js)
 // from a V8 code cache.
 //
-// Compiling the ~370 kB bundle, and then each function the verb runs, is the largest part of
+// Compiling the ~240 kB bundle, and then each function the verb runs, is the largest part of
 // the CLI's own start-up after Node's (~7 ms of `--version`, more for `run`), and it is paid
 // by every invocation. V8 can serialize what it compiled (vm.Script#createCachedData) and
 // take it back instead of compiling. The cache is per verb, written next to the bundle the
