@@ -8,6 +8,7 @@
 import { trace } from '../trace.js';
 import { Command, Option } from 'commander';
 import { UnsupportedError, UsageError } from '../errors.js';
+import { DEFAULT_ROOT } from '../container/store.js';
 import { fail, type Globals } from './globals.js';
 import { prelaunch } from '../process/prelaunch.js';
 
@@ -18,7 +19,7 @@ const program = new Command('mydocker-runc');
 program
   .description('a runc-compatible OCI container runtime')
   .version(`mydocker-runc version 0.1.0\nspec: 1.2.0`, '-v, --version')
-  .option('--root <dir>', 'root directory for container state', '/run/mydocker-runc')
+  .option('--root <dir>', 'root directory for container state', DEFAULT_ROOT)
   .option('--log <file>', 'write errors and warnings to this file (default: stderr only)')
   .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']).default('text'))
   .option('--debug', 'log debug information')

@@ -224,7 +224,3 @@ export function writeAtomic(path: string, data: string, mode = 0o644): void {
     throw e;
   }
 }
-
-export function assertRootUsable(root: string): void {
-  if (!root.startsWith('/')) throw new UsageError(`--root ${root}: must be an absolute path`);
-}

@@ -105,34 +105,21 @@ export function retryEintr<T>(fn: () => T): T {
   }
 }
 
-// Raw syscall numbers for the calls glibc 2.36 does not wrap.
-const SYSCALLS: Record<string, Record<string, number>> = {
-  x64: {
-    pivot_root: 155,
-    seccomp: 317,
-    bpf: 321,
-    pidfd_send_signal: 424,
-    pidfd_open: 434,
-    open_tree: 428,
-    move_mount: 429,
-    openat2: 437,
-    mount_setattr: 442,
-  },
-  arm64: {
-    pivot_root: 41,
-    seccomp: 277,
-    bpf: 280,
-    pidfd_send_signal: 424,
-    pidfd_open: 434,
-    open_tree: 428,
-    move_mount: 429,
-    openat2: 437,
-    mount_setattr: 442,
-  },
+// Raw syscall numbers for the calls glibc 2.36 does not wrap. Since Linux 5.1 new syscalls
+// get one number on every architecture; the older ones differ.
+const SYSCALLS_SINCE_5_1: Record<string, number> = {
+  pidfd_send_signal: 424,
+  pidfd_open: 434,
+  openat2: 437,
+  mount_setattr: 442,
+};
+const SYSCALLS_PER_ARCH: Record<string, Record<string, number>> = {
+  x64: { pivot_root: 155, seccomp: 317, bpf: 321 },
+  arm64: { pivot_root: 41, seccomp: 277, bpf: 280 },
 };
 
 export function syscallNumber(name: string): number {
-  const n = SYSCALLS[process.arch]?.[name];
+  const n = SYSCALLS_SINCE_5_1[name] ?? SYSCALLS_PER_ARCH[process.arch]?.[name];
   if (n === undefined) throw new Error(`syscall ${name}: unknown number on ${process.arch}`);
   return n;
 }
