@@ -11,7 +11,7 @@
 //
 // The pool must exist before the main thread unshares CLONE_FS (threads created later would
 // share the main thread's new fs_struct), hence startThreadPool() first thing.
-import { access, readdirSync, statSync } from 'node:fs';
+import { access, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { libcFn } from '../kernel/ffi.js';
 import { RuntimeError } from '../errors.js';
 
@@ -20,10 +20,16 @@ export function startThreadPool(): void {
   access('/', () => {});
 }
 
-/** Move every thread but the main one into the main thread's root, cwd at that root. */
-export function confineOtherThreads(): void {
-  const self = String(process.pid);
-  const root = statSync('/');
+/**
+ * Move every thread but the main one into `chrootTo` (a path as the pool threads see it),
+ * cwd at its top; done when each thread's root and cwd are the inode the main thread sees at
+ * `sameAs`. Default: the main thread's own root (after it has pivoted or joined a container).
+ */
+export function confineOtherThreads(chrootTo = '/proc/self/root', sameAs = '/'): void {
+  // Our main thread's id as this /proc numbers it (process.pid is our pid in the container's
+  // namespace; before pivot_root /proc is still the host's).
+  const self = readlinkSync('/proc/self');
+  const root = statSync(sameAs);
   // Compare inodes, not readlink text: a path outside our root reads as "/" too.
   const confined = (link: 'root' | 'cwd') =>
     readdirSync('/proc/self/task')
@@ -51,6 +57,6 @@ export function confineOtherThreads(): void {
     }
     throw new RuntimeError(`confine Node's threads to the container: ${fn}(${arg}) did not take effect`);
   };
-  run('chroot', '/proc/self/root', 'root');
+  run('chroot', chrootTo, 'root');
   run('chdir', '/', 'cwd');
 }

@@ -138,6 +138,10 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
   }
   const state = { ...cfg.hookState, pid: getpid() };
   runHooks('createContainer', cfg.hooks.createContainer, state);
+  // Node's other threads into the rootfs (the same directory, seen from the namespace they
+  // stayed in), before anything of the container can run, and before the cgroup join so that
+  // the work is not charged to the container.
+  if (cfg.mountNamespace) confineOtherThreads(cfg.rootfs, cfg.rootfs);
 
   // 3. The cgroup, as late as possible: memory the init has touched so far stays charged to
   //    the runtime's cgroup, so a limit only has to fit the container's own process.
@@ -162,10 +166,7 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
     } else unshare(CLONE_NEWCGROUP, 'cgroup namespace');
   }
 
-  if (cfg.mountNamespace) {
-    enterRoot(cfg);
-    confineOtherThreads();
-  }
+  if (cfg.mountNamespace) enterRoot(cfg);
   // The terminal, now that /dev/ptmx is the container's own devpts and before the rootfs
   // turns read-only (runc's order): the slave becomes our 0/1/2, so the runtime's stdio is
   // no longer held by the time `create` returns.
