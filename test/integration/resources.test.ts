@@ -45,17 +45,19 @@ describe('resources', () => {
   }));
 
   it('a memory hog over 16 MiB is OOM-killed and events reports the OOM', withSandbox(OURS, async (sb) => {
-    // The hog waits for /tmp/go, so that the events stream is listening before it allocates.
+    // The hog waits for /tmp/go, so that the events stream is watching before it allocates.
     const config = baseConfig(['sh', '-c', 'while [ ! -e /tmp/go ]; do sleep 0.05; done; x=a; while :; do x="$x$x"; done']);
     config.linux.resources.memory = { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 };
     const id = sb.track(uniqueId('oom'));
     assert.equal(sb.run(['run', '-d', '-b', sb.bundle(config), id], { detached: true }).status, 0);
     const [cmd, ...pre] = OURS.argv;
-    const events = spawn(cmd!, [...pre, '--root', sb.root, 'events', '--interval', '1h', id], { env: cleanEnv() });
+    // A stats line every 200 ms: the first one says the stream (and its OOM watch, set up
+    // before its timer can fire) is running, however slow this machine is.
+    const events = spawn(cmd!, [...pre, '--root', sb.root, 'events', '--interval', '200ms', id], { env: cleanEnv() });
     let out = '';
     events.stdout.on('data', (d) => (out += d));
     const ended = new Promise((r) => events.on('exit', r));
-    await new Promise((r) => setTimeout(r, 500)); // let the stream register its OOM watch
+    await waitFor(() => out.includes('"type":"stats"'), 30_000, 'the events stream to start');
     assert.equal(sb.run(['exec', id, 'touch', '/tmp/go']).status, 0);
     await waitFor(() => out.includes('"type":"oom"'), 30_000, 'an oom event');
     await waitFor(() => sb.state(id)?.status === 'stopped', 30_000, 'the container to stop');

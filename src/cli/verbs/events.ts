@@ -12,7 +12,7 @@
 // memory.events' oom_kill counter).
 import { closeSync } from 'node:fs';
 import { cgroupManager, statsToJSON } from '../../cgroups/index.js';
-import { watchOom, type OomWatch } from '../../cgroups/oom.js';
+import { oomKillCount, watchOom, type OomWatch } from '../../cgroups/oom.js';
 import { load } from '../../container/lifecycle.js';
 import { initAlive } from '../../container/state.js';
 import { pidfdOpen } from '../../kernel/process.js';
@@ -56,12 +56,23 @@ export default async function (id: string, o: { stats?: boolean; interval: strin
     let oom: OomWatch | undefined;
     let exit: { close(): void } | undefined;
     let done = false;
+    // OOM kills counted by the kernel since we started, and how many we reported: an OOM
+    // that kills the init ends the stream (its pidfd) before the watch's notification may be
+    // read, so the last word goes to the counter.
+    const oomAtStart = oomKillCount(cg);
+    let oomReported = 0;
+    const reportOom = () => {
+      oomReported++;
+      emit({ type: 'oom', id });
+    };
     const finish = () => {
       if (done) return;
       done = true;
       clearInterval(timer);
       oom?.stop();
       exit?.close();
+      const now = oomKillCount(cg);
+      if (oomAtStart >= 0 && now >= 0) while (oomReported < now - oomAtStart) reportOom();
       resolve();
     };
     const running = () => {
@@ -100,7 +111,7 @@ export default async function (id: string, o: { stats?: boolean; interval: strin
       return finish(); // no such process: it has exited already
     }
     try {
-      oom = watchOom(cg, () => emit({ type: 'oom', id }), { onGone: finish });
+      oom = watchOom(cg, reportOom, { onGone: finish });
     } catch (e) {
       log(g, 'warning', `events: no OOM notifications: ${errorLine(e)}`);
     }
