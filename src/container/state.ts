@@ -11,7 +11,7 @@
 //   - exec.fifo still exists (start has not opened it)                 → created
 //   - the cgroup is frozen                                             → paused
 //   - otherwise                                                        → running
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { CgroupSpec } from '../cgroups/manager.js';
 import { StateError } from '../errors.js';
 
@@ -123,10 +123,6 @@ export function assertTransition(id: string, verb: string, status: Status): void
     throw new StateError(`cannot start container ${id}: it is ${status}, not created`);
   }
   throw new StateError(`cannot ${verb} container ${id}: it is ${status}`);
-}
-
-export function fifoExists(path: string): boolean {
-  return existsSync(path);
 }
 
 /** Wait (briefly) for a killed process to disappear or turn into a zombie. */
