@@ -14,17 +14,17 @@ all: build
 
 # Everything a fresh Debian 12 machine lacks (apt packages, node_modules).
 setup:
-	scripts/setup.sh
+	src/build/setup.sh
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
 # Generated code (types and precompiled validators) comes from schemas/.
 gen: node_modules/.package-lock.json
-	$(NODE) scripts/gen-spec.mjs
+	$(NODE) src/build/gen-spec.mjs
 
 build: node_modules/.package-lock.json
-	$(NODE) scripts/build.mjs
+	$(NODE) src/build/build.mjs
 
 check: build
 	npx tsc -p tsconfig.json
@@ -34,8 +34,8 @@ test-unit: build
 
 # The busybox rootfs every fixture bundle in bundles/ points at.
 rootfs: $(ROOTFS)/bin/busybox
-$(ROOTFS)/bin/busybox: scripts/make-rootfs.sh
-	scripts/make-rootfs.sh $(ROOTFS)
+$(ROOTFS)/bin/busybox: src/build/make-rootfs.sh
+	src/build/make-rootfs.sh $(ROOTFS)
 
 test-integration: build rootfs
 	$(NODE) --test --test-concurrency=1 build/test/integration/
@@ -50,11 +50,11 @@ run: setup
 	$(MAKE) build rootfs
 	$(NODE) dist/mydocker-runc.js run --bundle bundles/busybox mydocker-demo-$$$$
 
-# Side by side with Debian's runc on the busybox bundle: one table (scripts/bench.mjs). Never
+# Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs). Never
 # fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time goes,
 # and README.md's Performance section.
 bench: build rootfs
-	$(NODE) scripts/bench.mjs $(BENCH_FLAGS)
+	$(NODE) test/bench/bench.mjs $(BENCH_FLAGS)
 
 install: build
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc
@@ -66,7 +66,7 @@ clean:
 # mydocker-runc; a private containerd under a temp dir, removed at the end. A few minutes.
 .PHONY: test-containerd
 test-containerd: build rootfs
-	scripts/containerd-deps.sh
+	src/build/containerd-deps.sh
 	$(NODE) --test --test-concurrency=1 --test-timeout=600000 build/test/clients/
 
 # The cgroup tests on a pure cgroup v2 kernel: a throwaway VM from ../shared/tools (about a

@@ -3,7 +3,7 @@
 // MYDOCKER_RUNC_TRACE=1 makes the CLI and the init print one line per phase to stderr:
 //   mydocker-runc trace <epoch ms, µs precision> <pid> <who> <phase>
 // Epoch times (performance.timeOrigin + now) line up across processes, so the CLI's and the
-// init's lines can be merged and sorted; `node scripts/bench.mjs --trace` does that. Each
+// init's lines can be merged and sorted; `node test/bench/bench.mjs --trace` does that. Each
 // process also reports Node's own boot milestones (performance.nodeTiming) and, when it ends
 // or execs, its peak RSS (VmHWM).
 //

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 //
 // koffi's index module costs ~5 ms of start-up (it loads node:util and probes the ELF header
 // of node to pick a prebuilt binary); the prebuilt native module alone is ~1 ms. The bundles
-// of dist/ know where it is: scripts/build.mjs resolves it at build time and defines
+// of dist/ know where it is: src/build/build.mjs resolves it at build time and defines
 // __MDR_KOFFI_NODE__ (its path relative to dist/), so process.dlopen() takes it without the
 // CommonJS loader's node_modules search (~1 ms more). Elsewhere (build/, a moved dist/), the
 // package is resolved as usual, and its index is the last resort.

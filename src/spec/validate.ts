@@ -1,7 +1,7 @@
 // Parsing and schema validation of the documents users hand us: config.json, process.json
 // (`exec --process`), resources.json (`update -r`), and our own state and features output.
 //
-// The validators were compiled ahead of time from schemas/ (scripts/gen-spec.mjs), so this
+// The validators were compiled ahead of time from schemas/ (src/build/gen-spec.mjs), so this
 // module is cheap to import: it sits on the path of every `create`. Each failure is one
 // line naming the document and the JSON pointer of the bad field:
 //   config.json: /process/args: must NOT have fewer than 1 items

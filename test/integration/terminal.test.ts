@@ -1,6 +1,6 @@
 // Terminals, end to end: the console socket as containerd's shim and podman's conmon use it
 // (create with process.terminal, exec -t), and the foreground terminal of `run`/`exec -t`
-// under a real pty (util-linux `script`, from bsdutils, installed by scripts/setup.sh).
+// under a real pty (util-linux `script`, from bsdutils, installed by src/build/setup.sh).
 // Every scenario runs on Debian's runc first, and ours must observe the same.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';

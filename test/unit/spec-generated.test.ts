@@ -12,7 +12,7 @@ describe('generated spec code', () => {
   it('is current (else: run make gen)', () => {
     const out = mkdtempSync(join(tmpdir(), 'gen-spec-'));
     try {
-      execFileSync(process.execPath, [join(root, 'scripts/gen-spec.mjs'), '--out', out], { cwd: root, stdio: 'pipe' });
+      execFileSync(process.execPath, [join(root, 'src/build/gen-spec.mjs'), '--out', out], { cwd: root, stdio: 'pipe' });
       for (const f of ['types.ts', 'validators.js', 'validators.d.ts']) {
         const committed = readFileSync(join(root, 'src/spec/generated', f), 'utf8');
         const fresh = readFileSync(join(out, f), 'utf8');

@@ -25,7 +25,7 @@
 // It is a benchmark, not a test: it never fails on a time. Everything it makes (state roots,
 // containers, cgroups, bundles) is removed at the end, on error, and on SIGINT/SIGTERM.
 //
-// Usage: node scripts/bench.mjs [--runs N] [--only run,lifecycle,exec,memory,pids,rss,scale,shebang]
+// Usage: node test/bench/bench.mjs [--runs N] [--only run,lifecycle,exec,memory,pids,rss,scale,shebang]
 //                              [--scale N] [--trace] [--readme]
 //   --trace   print where our time goes in `run` (MYDOCKER_RUNC_TRACE=1 phase marks, medians)
 //   --readme  also write the table into README.md's "Performance" section
@@ -33,7 +33,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpath
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 
-const REPO = realpathSync(new URL('..', import.meta.url).pathname);
+const REPO = realpathSync(new URL('../..', import.meta.url).pathname);
 const CLI = join(REPO, 'dist/mydocker-runc.js');
 const ROOTFS = join(REPO, 'bundles/rootfs');
 const NODE = realpathSync(process.execPath);
@@ -744,7 +744,7 @@ try {
   if (flag('trace')) traced = await traceRun();
   const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const lines = [
-    `Measured ${when} by \`make bench\` (scripts/bench.mjs) on: ${info}.`,
+    `Measured ${when} by \`make bench\` (test/bench/bench.mjs) on: ${info}.`,
     '',
     table(),
     '',
@@ -759,7 +759,7 @@ try {
   if (flag('readme')) {
     writeReadme(
       [
-        `\`make bench\` (scripts/bench.mjs) runs mydocker-runc and Debian's runc side by side on the busybox bundle, with the same config, the two alternating run by run; it prints the full table and how each figure is measured. Latest figures (${when}, medians of ${RUNS} runs, NODE_EXTRA_CA_CERTS unset for both sides) on ${info}:`,
+        `\`make bench\` (test/bench/bench.mjs) runs mydocker-runc and Debian's runc side by side on the busybox bundle, with the same config, the two alternating run by run; it prints the full table and how each figure is measured. Latest figures (${when}, medians of ${RUNS} runs, NODE_EXTRA_CA_CERTS unset for both sides) on ${info}:`,
         '',
         table(rows.filter((_, i) => shortRows.has(i))),
         '',

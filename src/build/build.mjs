@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, statSync, rmSync, chmodSync, writeFileSync }
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 
 function tsFiles(dir) {
   const out = [];
@@ -60,7 +60,7 @@ const dist = {
   logLevel: 'warning',
   // Whitespace and syntax minified (identifiers kept, so stack traces still name functions):
   // a third less text for V8 to read and scan on every start (cli.js 377 -> 243 kB, init.js
-  // 46 -> 35 kB), about 1 ms of `state`, `list`, `--version`. `node scripts/build.mjs
+  // 46 -> 35 kB), about 1 ms of `state`, `list`, `--version`. `node src/build/build.mjs
   // --no-minify` keeps the layout for debugging (source maps would not help: the code-cache
   // loader compiles the CLI's bundle through vm.Script, which Node's source maps ignore).
   minifyWhitespace: minify,

@@ -2,7 +2,7 @@
 # Install what a fresh Debian 12 machine lacks to build, run and test mydocker-runc.
 # Idempotent and quick when everything is there (it only calls apt-get for missing packages).
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 # busybox-static: the rootfs of every fixture; runc: the side-by-side control in tests and bench;
 # containerd: the client suite; iproute2/iptables: network tests; bsdutils (script) and tmux:

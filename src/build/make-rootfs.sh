@@ -1,6 +1,6 @@
 #!/bin/sh
 # Build a busybox rootfs from the host's static busybox (Debian's busybox-static).
-#   scripts/make-rootfs.sh DIR
+#   src/build/make-rootfs.sh DIR
 # `busybox --list` names busybox itself: never overwrite the binary with a link to itself.
 set -eu
 dir=$1
