@@ -7,11 +7,10 @@
 // rules are never touched on update (runc sets SkipDevices: a device plugin may have added
 // rules of its own).
 import { readFileSync } from 'node:fs';
-import { cgroupManager } from '../../cgroups/index.js';
-import { statusOf } from '../../container/lifecycle.js';
-import { StateError, UnsupportedError, UsageError } from '../../errors.js';
+import { Runtime } from '../../container/runtime.js';
+import { UnsupportedError, UsageError } from '../../errors.js';
 import type { LinuxResources } from '../../spec/generated/types.js';
-import { parseJson, validateResources } from '../../spec/validate.js';
+import { parseJson } from '../../spec/validate.js';
 import { store, warn, type Globals } from '../globals.js';
 
 export interface UpdateFlags {
@@ -96,27 +95,19 @@ export default function (id: string, o: UpdateFlags, g: Globals): void {
   if (o.l3CacheSchema) throw new UnsupportedError('--l3-cache-schema: Intel RDT is not supported by mydocker-runc');
   if (o.memBwSchema) throw new UnsupportedError('--mem-bw-schema: Intel RDT is not supported by mydocker-runc');
   let resources: LinuxResources;
+  let label = 'update flags';
   if (o.resources !== undefined && o.resources !== '') {
-    const label = o.resources === '-' ? 'resources (stdin)' : o.resources;
+    label = o.resources === '-' ? 'resources (stdin)' : o.resources;
     let text: string;
     try {
       text = readFileSync(o.resources === '-' ? 0 : o.resources, 'utf8');
     } catch (e) {
       throw new UsageError(`--resources ${o.resources}: ${(e as Error).message}`);
     }
-    resources = validateResources(parseJson(text, label), label);
+    resources = parseJson(text, label) as LinuxResources;
   } else {
-    resources = validateResources(resourcesFromFlags(o, g), 'update flags');
+    resources = resourcesFromFlags(o, g);
   }
-  delete resources.devices;
-
-  const s = store(g);
-  const dir = s.lock(id);
-  try {
-    const state = dir.read();
-    if (statusOf(s, state) === 'stopped') throw new StateError('container not running');
-    cgroupManager(state.cgroup).update(resources);
-  } finally {
-    dir.unlock();
-  }
+  // The façade validates (naming `label` in its errors) and applies.
+  new Runtime(store(g).root).update(id, resources, label);
 }
