@@ -8,7 +8,7 @@
 import { closeSync, rmSync } from 'node:fs';
 import { cgroupManager, withDefaultDevices } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
-import { RuntimeError, UsageError } from '../errors.js';
+import { RuntimeError, UsageError, withContext } from '../errors.js';
 import { runHooks } from '../hooks/run.js';
 import { mkfifo } from '../kernel/files.js';
 import { waitReadableWarm, warmCgroupLock } from '../process/cgroup-warm.js';
@@ -118,7 +118,8 @@ export function create(store: Store, req: CreateRequest): Created {
 
     state.phase = 'created';
     dir.write(state);
-    if (req.pidFile) writeAtomic(req.pidFile, String(launched.pid));
+    const pidFile = req.pidFile;
+    if (pidFile) withContext(`--pid-file ${pidFile}`, () => writeAtomic(pidFile, String(launched!.pid)));
     dir.unlock();
     return { state, launched, warnings };
   } catch (e) {

@@ -19,8 +19,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { NotExistError, RuntimeError, UsageError } from '../errors.js';
-import { flock, LOCK_EX, LOCK_NB, O_DIRECTORY, O_RDONLY, O_CLOEXEC, open } from '../kernel/files.js';
+import { NotExistError, RuntimeError, UsageError, withContext } from '../errors.js';
+import { flock, fsError, LOCK_EX, LOCK_NB, O_DIRECTORY, O_RDONLY, O_CLOEXEC, open } from '../kernel/files.js';
 import { KernelError } from '../kernel/ffi.js';
 import type { PersistedState } from './state.js';
 
@@ -174,11 +174,11 @@ export class LockedDir {
   }
 
   write(state: PersistedState): void {
-    writeAtomic(join(this.path, STATE_FILE), JSON.stringify(state));
+    withContext(`container ${this.id}: save its state`, () => writeAtomic(join(this.path, STATE_FILE), JSON.stringify(state)));
   }
 
   writeConfig(config: unknown): void {
-    writeAtomic(join(this.path, CONFIG_FILE), JSON.stringify(config));
+    withContext(`container ${this.id}: save its config`, () => writeAtomic(join(this.path, CONFIG_FILE), JSON.stringify(config)));
   }
 
   read(): PersistedState {
@@ -206,7 +206,12 @@ export class LockedDir {
  */
 export function writeAtomic(path: string, data: string, mode = 0o644): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', mode);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w', mode);
+  } catch (e) {
+    throw fsError(e, tmp);
+  }
   try {
     const buf = Buffer.from(data);
     let off = 0;
@@ -214,13 +219,13 @@ export function writeAtomic(path: string, data: string, mode = 0o644): void {
   } catch (e) {
     closeSync(fd);
     rmSync(tmp, { force: true });
-    throw e;
+    throw fsError(e, tmp);
   }
   closeSync(fd);
   try {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw fsError(e, path);
   }
 }
