@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { capabilityNumber } from '../../src/spec/tables.js';
-import { baseConfig, haveRunc, OURS, RUNC, Sandbox, uniqueId, type Runtime } from '../helpers/runtime.js';
+import { baseConfig, cleanSignals, haveRunc, OURS, RUNC, Sandbox, uniqueId, type Runtime } from '../helpers/runtime.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Config = any;
@@ -131,6 +131,24 @@ describe('inside the container', () => {
     c.process.cwd = '/tmp';
     c.process.env.push('FOO=bar');
   });
+
+  // HOME, when process.env has none (Kubernetes' configs usually carry none): the passwd
+  // entry's home for the process's uid, read inside the container; an empty HOME counts as none.
+  bothRuntimes('HOME comes from the container\'s /etc/passwd when the env has none (root)', 'echo "home=$HOME"', (out) => {
+    assert.equal(out, 'home=/root\n');
+  });
+
+  bothRuntimes('HOME for another uid, replacing an empty HOME', 'echo "home=$HOME"', (out) => {
+    assert.equal(out, 'home=/usr/sbin\n');
+  }, (c) => {
+    c.process.user = { uid: 1, gid: 1 };
+    c.process.env.push('HOME=');
+  });
+
+  // Node ignores SIGPIPE and SIGXFSZ, and ignored dispositions survive execve: the process
+  // must start clean, or `yes | head` never ends `yes` with SIGPIPE.
+  // (What the caller itself ignores is inherited, under runc too: only ours are checked.)
+  bothRuntimes('the process starts with no signal ignored, blocked or caught', 'exec grep -E "^Sig(Blk|Ign|Cgt)" /proc/self/status', cleanSignals);
 
   bothRuntimes('rlimits, noNewPrivileges and oomScoreAdj', 'ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status; cat /proc/self/oom_score_adj', (out) => {
     assert.deepEqual(out.trim().split('\n').map((s) => s.trim()), ['512', '777', 'NoNewPrivs:\t1', '123']);
