@@ -3,7 +3,7 @@
 import { closeSync, existsSync, readSync, rmSync } from 'node:fs';
 import { cgroupManager } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
-import { NotExistError, RuntimeError, StateError } from '../errors.js';
+import { NotExistError, RuntimeError, StateError, withContext } from '../errors.js';
 import { runHooksWarn } from '../hooks/run.js';
 import { KernelError } from '../kernel/ffi.js';
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, open } from '../kernel/files.js';
@@ -117,22 +117,33 @@ function releaseInit(store: Store, state: PersistedState): void {
   if (failure) throw new RuntimeError(`container ${state.id} failed to start: ${failure}`);
 }
 
-/** `kill`: one signal to the init, or to every process of the container with `all`. */
+/**
+ * `kill`: one signal to the init, or to every process of the container's cgroup with `all`,
+ * with runc 1.1's semantics in every state (compared side by side in lifecycle.test.ts):
+ *   - `--all` works in every state, stopped included: a container whose init has exited may
+ *     still have processes in its cgroup (a shared PID namespace, a child that outlived the
+ *     init), and containerd's shim clears them with `kill --all <id> KILL` on every exit. The
+ *     cgroup is frozen around the signals and thawed afterwards, whatever it was before, so
+ *     `kill --all` leaves a paused container running (runc's signalAllProcesses). A stopped
+ *     container whose cgroup is gone has nothing to signal: success.
+ *   - without `--all`, the init only, and only while it lives ("container not running"
+ *     otherwise); SIGKILL to a paused container thaws it, or a v1-frozen init never dies.
+ */
 export function kill(store: Store, id: string, signal: number, all = false): void {
   const c = load(store, id);
-  if (c.status === 'stopped' || c.status === 'creating') {
-    if (c.status === 'creating' && c.state.pid > 0 && initAlive(c.state)) {
-      signalInit(c.state, signal);
-      return;
-    }
-    throw new StateError(`container not running`);
-  }
   if (all) {
-    cgroupManager(c.state.cgroup).signalAll(signal);
+    const cg = cgroupManager(c.state.cgroup);
+    cg.signalAll(signal);
+    if (cg.isFrozen()) cg.thaw();
     return;
   }
+  if (c.status === 'stopped') throw new StateError('container not running');
+  if (c.status === 'creating' && !(c.state.pid > 0 && initAlive(c.state))) throw new StateError('container not running');
   signalInit(c.state, signal);
+  if (c.status === 'paused' && signal === SIGKILL) cgroupManager(c.state.cgroup).thaw();
 }
+
+const SIGKILL = 9;
 
 /** Signal the init through a pidfd, after checking its start time: a reused pid is never hit. */
 function signalInit(state: PersistedState, signal: number): void {
@@ -145,7 +156,7 @@ function signalInit(state: PersistedState, signal: number): void {
   }
   try {
     if (!initAlive(state)) throw new StateError('container not running');
-    pidfdSendSignal(pidfd, signal);
+    withContext(`signal ${signal} to the init (pid ${state.pid})`, () => pidfdSendSignal(pidfd, signal));
   } finally {
     closeSync(pidfd);
   }
