@@ -139,9 +139,11 @@ function reopen(rootFd: number, dest: string): number {
 }
 
 /**
- * A `cgroup` mount: on cgroup2 hosts the container's own cgroup directory (or a fresh cgroup2
- * mount inside a cgroup namespace); on v1 and hybrid hosts a tmpfs with one bind of the
- * container's directory per hierarchy, as runc lays it out, read-only when the config says so.
+ * A `cgroup` mount: on cgroup2 hosts the container's own cgroup directory; on v1 and hybrid
+ * hosts runc 1.1's layout: a read-write tmpfs (mode 755) with one bind of the container's
+ * directory per v1 hierarchy, named as on the host, each read-only when the config says so,
+ * and no cgroup2 `unified` directory (runc mounts only the v1 hierarchies; a program inside
+ * that looks for cgroup2 there would take the host for a v2 one).
  */
 function mountCgroup(cfg: InitConfig, rootFd: number, m: MountStep): void {
   const readonly = (m.flags & MS_RDONLY) !== 0;
@@ -177,7 +179,7 @@ function mountCgroup(cfg: InitConfig, rootFd: number, m: MountStep): void {
       continue;
     }
     const source = hierarchyPath(cfg, entry.name);
-    if (!source) continue;
+    if (!source || source === cfg.cgroupPaths.unified) continue;
     const fd2 = ensureInRoot(rootFd, dest, false, dest);
     try {
       mount(source, procFdPath(fd2), null, MS_BIND | MS_REC);
@@ -187,14 +189,6 @@ function mountCgroup(cfg: InitConfig, rootFd: number, m: MountStep): void {
     const again = reopen(rootFd, dest);
     try {
       mount(null, procFdPath(again), null, MS_BIND | MS_REMOUNT | base | (readonly ? MS_RDONLY : 0));
-    } finally {
-      closeSync(again);
-    }
-  }
-  if (readonly) {
-    const again = reopen(rootFd, m.destination);
-    try {
-      mount(null, procFdPath(again), null, MS_REMOUNT | base | MS_RDONLY);
     } finally {
       closeSync(again);
     }

@@ -4,7 +4,7 @@
 // same probe runs under runc too, so a failure both share is the test's or the host's.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -38,6 +38,10 @@ function bothRuntimes(name: string, script: string, check: (out: string, rt: str
   it(`${name} (runc, control)`, { skip: !haveRunc() && 'runc is not installed' }, () => {
     check(probe(RUNC, script, edit), 'runc');
   });
+}
+
+function hostIsV2(): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l));
 }
 
 function capMask(names: string[]): bigint {
@@ -84,6 +88,18 @@ describe('inside the container', () => {
     assert.doesNotMatch(out, /root-writable/);
     assert.match(out, /Read-only file system/);
     assert.match(out, /tmp-writable/);
+  });
+
+  // The `cgroup` mount on a v1 or hybrid host, as runc 1.1 lays it out: a read-write tmpfs,
+  // each v1 hierarchy read-only (the config's "ro"), and no cgroup2 `unified` directory.
+  // (On a pure v2 host it is the container's cgroup2 directory: cgroups.test.ts.)
+  const cgroupView = 'awk \'$5 ~ "^/sys/fs/cgroup" { split($6, o, ","); for (i = 7; $i != "-"; i++); print $5, o[1], $(i+1) }\' /proc/self/mountinfo | sort';
+  it('the /sys/fs/cgroup view matches runc\'s', { skip: (!haveRunc() && 'runc is not installed') || (hostIsV2() && 'a pure cgroup v2 host') }, () => {
+    const ours = probe(OURS, cgroupView);
+    assert.equal(ours, probe(RUNC, cgroupView));
+    assert.match(ours, /^\/sys\/fs\/cgroup rw tmpfs$/m);
+    assert.match(ours, /^\/sys\/fs\/cgroup\/memory ro cgroup$/m);
+    assert.doesNotMatch(ours, /cgroup2|unified/);
   });
 
   it('bind mounts from the config appear, with their options', () => {
