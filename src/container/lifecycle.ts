@@ -9,7 +9,8 @@ import { KernelError } from '../kernel/ffi.js';
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, open } from '../kernel/files.js';
 import { kill as killPid, pidfdOpen, pidfdSendSignal, POLLIN, pollOne } from '../kernel/process.js';
 import { assertTransition, deriveStatus, initAlive, ociState, type PersistedState, type Status, waitGone } from './state.js';
-import { Store, type LockedDir } from './store.js';
+import { removeBroken } from './recover.js';
+import { BrokenStateError, Store, type LockedDir } from './store.js';
 
 export interface Container {
   state: PersistedState;
@@ -186,6 +187,11 @@ export function remove(store: Store, id: string, force = false): string[] {
         if (force) return [];
         throw e;
       }
+      // A broken state.json: remove what can still be found (recover.ts).
+      if (e instanceof BrokenStateError && force) {
+        removeBroken(store, dir, id);
+        return [];
+      }
       throw e;
     }
     const status = statusOf(store, state);
@@ -216,7 +222,7 @@ export function remove(store: Store, id: string, force = false): string[] {
   }
 }
 
-function killEverything(state: PersistedState, cg: CgroupManager): void {
+export function killEverything(state: PersistedState, cg: CgroupManager): void {
   try {
     cg.signalAll(9);
   } catch {
@@ -266,14 +272,21 @@ export interface ListEntry {
   owner: string;
 }
 
-export function list(store: Store): ListEntry[] {
+/**
+ * Every container, skipping one being created (no state.json yet) or deleted under us; a
+ * container whose state file is broken is skipped too, and named through `onBroken` (the CLI
+ * prints it on stderr, as runc's list does for a container it cannot load).
+ */
+export function list(store: Store, onBroken?: (id: string, error: Error) => void): ListEntry[] {
   const out: ListEntry[] = [];
   for (const id of store.ids()) {
     let c: Container;
     try {
       c = load(store, id);
-    } catch {
-      continue; // being created (no state.json yet) or deleted under us
+    } catch (e) {
+      if (e instanceof BrokenStateError) onBroken?.(id, e);
+      else if (!(e instanceof NotExistError)) onBroken?.(id, e instanceof Error ? e : new RuntimeError(String(e)));
+      continue;
     }
     out.push({
       id,

@@ -86,8 +86,9 @@ export class Runtime {
     lifecycle.resume(this.store, id);
   }
 
-  list(): lifecycle.ListEntry[] {
-    return lifecycle.list(this.store);
+  /** Every container; one whose state file is broken is left out, and named through `onBroken`. */
+  list(onBroken?: (id: string, error: Error) => void): lifecycle.ListEntry[] {
+    return lifecycle.list(this.store, onBroken);
   }
 
   /** `exec`: a new process in a running container (see process/exec.ts for the request). */

@@ -140,10 +140,15 @@ export class Store {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotExistError(id);
       throw e;
     }
+    return parseState(text, id, join(this.dir(id), STATE_FILE));
+  }
+
+  /** state.json as it is on disk, whatever it holds ('' when it cannot be read). */
+  readRaw(id: string): string {
     try {
-      return JSON.parse(text) as PersistedState;
+      return readFileSync(join(this.dir(id), STATE_FILE), 'utf8');
     } catch {
-      throw new RuntimeError(`container ${id}: state file ${join(this.dir(id), STATE_FILE)} is corrupt`);
+      return '';
     }
   }
 
@@ -159,6 +164,38 @@ export class Store {
       throw e;
     }
   }
+}
+
+/** A state.json that is not one of ours, or no longer whole: every verb names the file. */
+export class BrokenStateError extends RuntimeError {}
+
+/**
+ * Parse and check state.json: a truncated file (a full disk, a crash of something else) or
+ * another runtime's file under our root must be reported by name, never reach the code below
+ * as an object without the fields it reads.
+ */
+export function parseState(text: string, id: string, path: string): PersistedState {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new BrokenStateError(`container ${id}: state file ${path} is corrupt (${text.length ? 'truncated or not JSON' : 'empty'}); \`delete --force ${id}\` removes the container`);
+  }
+  const o = v as Record<string, unknown>;
+  const bad = (field: string, want: string) =>
+    new BrokenStateError(`container ${id}: state file ${path} is not a mydocker-runc state (${field}: ${want}); \`delete --force ${id}\` removes the container`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw bad('the document', 'not an object');
+  if (o.version !== 1) throw bad('"version"', o.version === undefined ? 'missing' : `${JSON.stringify(o.version)}, not 1`);
+  for (const f of ['id', 'bundle', 'rootfs', 'created', 'pidStartTime', 'ociVersion'] as const) {
+    if (typeof o[f] !== 'string') throw bad(`"${f}"`, 'not a string');
+  }
+  if (!Number.isInteger(o.pid) || (o.pid as number) < 0) throw bad('"pid"', 'not a pid');
+  if (o.phase !== 'creating' && o.phase !== 'created') throw bad('"phase"', 'neither "creating" nor "created"');
+  const cg = o.cgroup as Record<string, unknown> | undefined;
+  if (typeof cg !== 'object' || cg === null || typeof cg.id !== 'string') throw bad('"cgroup"', 'not a cgroup record');
+  if (typeof o.namespaces !== 'object' || o.namespaces === null) throw bad('"namespaces"', 'not an object');
+  if (o.owner !== undefined && typeof o.owner !== 'string') throw bad('"owner"', 'not a string');
+  return o as unknown as PersistedState;
 }
 
 /** An exclusively locked container directory. Release by `unlock()` or by exiting. */
