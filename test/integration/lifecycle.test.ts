@@ -130,6 +130,15 @@ async function killInEveryState(sb: Sandbox) {
   const status = (id: string) => sb.state(id)?.status ?? 'gone';
   const rc = (args: string[]) => sb.run(args).status;
   const untilNot = (id: string, s: string) => waitFor(() => (status(id) !== s ? status(id) : null), 10_000, `${id} to leave ${s}`);
+  // A killed init may show "running" for a moment (thawed, not yet dead): wait for the end,
+  // and report what was seen if it never comes.
+  const untilStopped = async (id: string) => {
+    try {
+      return await waitFor(() => (status(id) === 'stopped' ? 'stopped' : null), 10_000, `${id} to stop`);
+    } catch {
+      return status(id);
+    }
+  };
   const make = (tag: string, args: string[], edit: (c: ReturnType<typeof baseConfig>) => void = () => {}) => {
     const id = sb.track(uniqueId(tag));
     const config = baseConfig(args);
@@ -145,12 +154,12 @@ async function killInEveryState(sb: Sandbox) {
   const a = make('kcreated', ['sleep', '1000']);
   seen.createdAllUsr1 = [rc(['kill', '--all', a, 'USR1']), (await settle(), status(a))];
   seen.createdUsr1 = [rc(['kill', a, 'USR1']), (await settle(), status(a))];
-  seen.createdTerm = [rc(['kill', a, 'TERM']), await untilNot(a, 'created')];
+  seen.createdTerm = [rc(['kill', a, 'TERM']), await untilStopped(a)];
   const stoppedKill = sb.run(['kill', a, 'KILL']);
   seen.stoppedKill = [stoppedKill.status, /container not running/.test(stoppedKill.stderr)];
   seen.stoppedAllKill = rc(['kill', '--all', a, 'KILL']);
   const b = make('kcreatedall', ['sleep', '1000']);
-  seen.createdAllKill = [rc(['kill', '--all', b, 'KILL']), await untilNot(b, 'created')];
+  seen.createdAllKill = [rc(['kill', '--all', b, 'KILL']), await untilStopped(b)];
 
   // paused: a plain signal leaves it paused, --all thaws it (runc freezes, signals, thaws),
   // and SIGKILL to the init thaws it too so that it can die.
@@ -160,11 +169,11 @@ async function killInEveryState(sb: Sandbox) {
   seen.pausedCont = [rc(['kill', c, 'CONT']), (await settle(), status(c))];
   seen.pausedAllCont = [rc(['kill', '--all', c, 'CONT']), (await settle(), status(c))];
   assert.equal(sb.run(['pause', c]).status, 0);
-  seen.pausedKill = [rc(['kill', c, 'KILL']), await untilNot(c, 'paused')];
+  seen.pausedKill = [rc(['kill', c, 'KILL']), await untilStopped(c)];
   const d = make('kpausedall', ['sleep', '1000']);
   assert.equal(sb.run(['start', d]).status, 0);
   assert.equal(sb.run(['pause', d]).status, 0);
-  seen.pausedAllKill = [rc(['kill', '--all', d, 'KILL']), await untilNot(d, 'paused')];
+  seen.pausedAllKill = [rc(['kill', '--all', d, 'KILL']), await untilStopped(d)];
 
   // stopped with a process left in the cgroup: no PID namespace of its own, and the init
   // exits leaving its child behind (a pod sharing a PID namespace looks the same).
