@@ -23,8 +23,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 gen: node_modules/.package-lock.json
 	$(NODE) src/build/gen-spec.mjs
 
+# TypeScript to build/ and dist/, then the native init (C) into dist/.
 build: node_modules/.package-lock.json
 	$(NODE) src/build/build.mjs
+	src/build/build-native.sh
 
 check: build
 	npx tsc -p tsconfig.json
