@@ -2,8 +2,8 @@
 // library), and bundle the programs on the container's path into dist/:
 //   dist/mydocker-runc.js  the CLI's entry: runs dist/cli.js from a V8 code cache (src/cli/code-cache.ts)
 //   dist/cli.js            the CLI (each verb's modules are evaluated on first import)
-//   dist/init.js           the container's init (PID 1 until it execs the user's process)
-//   dist/exec-init.js      the exec helper (becomes the exec'd process inside the container)
+//   dist/mydocker-runc-init  the native init (C: src/process/native/init.c, compiled by
+//                          src/build/build-native.sh, which `make build` runs after this)
 //   dist/validators.js     the precompiled schema validators, required by the CLI when first used
 // Type checking is tsc's job (`make check`); esbuild only strips types, which keeps the
 // edit-build-test loop under a second.
@@ -59,8 +59,8 @@ const dist = {
   legalComments: 'none',
   logLevel: 'warning',
   // Whitespace and syntax minified (identifiers kept, so stack traces still name functions):
-  // a third less text for V8 to read and scan on every start (cli.js 377 -> 243 kB, init.js
-  // 46 -> 35 kB), about 1 ms of `state`, `list`, `--version`. `node src/build/build.mjs
+  // a third less text for V8 to read and scan on every start (cli.js 377 -> 243 kB), about
+  // 1 ms of `state`, `list`, `--version`. `node src/build/build.mjs
   // --no-minify` keeps the layout for debugging (source maps would not help: the code-cache
   // loader compiles the CLI's bundle through vm.Script, which Node's source maps ignore).
   minifyWhitespace: minify,
@@ -116,8 +116,6 @@ await Promise.all([
     entryPoints: {
       'mydocker-runc': join(root, 'src/cli/code-cache.ts'),
       cli: join(root, 'src/cli/main.ts'),
-      init: join(root, 'src/process/init-main.ts'),
-      'exec-init': join(root, 'src/process/exec-init-main.ts'),
     },
     plugins: [validatorsApart, lazyChildProcess],
   }),

@@ -72,9 +72,9 @@ export class FsCgroupManager implements CgroupManager {
     this.log = opts.log;
     this.beforeMkdir = opts.beforeMkdir;
     this.created = [...(spec.created ?? [])];
-    if (spec.systemd) {
-      // Never created (create() refuses); a manager that owns nothing, so that `delete` of
-      // such a container still works.
+    if (spec.systemd || spec.none) {
+      // Never created (create() refuses systemd; `none` has none); a manager that owns
+      // nothing, so that `delete` of such a container still works.
       this.hiers = [];
       this.paths = {};
       return;
@@ -115,7 +115,8 @@ export class FsCgroupManager implements CgroupManager {
     const out: CgroupSpec = { id: this.spec.id };
     if (this.spec.cgroupsPath !== undefined) out.cgroupsPath = this.spec.cgroupsPath;
     if (this.spec.systemd !== undefined) out.systemd = this.spec.systemd;
-    if (!this.spec.systemd) {
+    if (this.spec.none) out.none = true;
+    if (!this.spec.systemd && !this.spec.none) {
       out.paths = { ...this.paths };
       out.created = [...this.created];
     }
@@ -150,10 +151,15 @@ export class FsCgroupManager implements CgroupManager {
     if (this.spec.systemd) throw new UnsupportedError(SYSTEMD_UNSUPPORTED);
   }
 
+  private refuseNone(what: string): void {
+    if (this.spec.none) throw new UnsupportedError(`${what}: the container has no cgroup of its own (rootless: an unprivileged runtime cannot make one)`);
+  }
+
   // ---- create ------------------------------------------------------------------------------
 
   create(resources?: LinuxResources): void {
     this.refuseSystemd();
+    if (this.spec.none) return;
     for (let attempt = 0; ; attempt++) {
       try {
         for (const h of this.hiers) this.ensure(h);
@@ -304,6 +310,7 @@ export class FsCgroupManager implements CgroupManager {
 
   private freezer(): { freeze(): void; thaw(): void; frozen(): boolean; exists(): boolean } {
     this.refuseSystemd();
+    this.refuseNone('freeze');
     const v1 = this.layout !== 'v2' ? this.hierFor('freezer') : undefined;
     if (v1) {
       const d = this.dir(v1);
@@ -326,7 +333,7 @@ export class FsCgroupManager implements CgroupManager {
   }
 
   isFrozen(): boolean {
-    if (this.spec.systemd) return false;
+    if (this.spec.systemd || this.spec.none) return false;
     try {
       const f = this.freezer();
       return f.exists() && f.frozen();
@@ -337,7 +344,7 @@ export class FsCgroupManager implements CgroupManager {
   }
 
   signalAll(signal: number): void {
-    if (this.spec.systemd) return;
+    if (this.spec.systemd || this.spec.none) return;
     const u = this.unifiedHier;
     if (signal === SIGKILL && u && this.dir(u).has('cgroup.kill')) {
       this.dir(u).write('kill', 'cgroup.kill', '1');
@@ -373,6 +380,7 @@ export class FsCgroupManager implements CgroupManager {
 
   update(resources: LinuxResources): void {
     this.refuseSystemd();
+    this.refuseNone('update');
     for (const d of this.uniqueDirs()) {
       if (!new CgroupDir(d).has('cgroup.procs')) throw new RuntimeError(`update: the container's cgroup ${d} does not exist`);
     }
@@ -381,6 +389,7 @@ export class FsCgroupManager implements CgroupManager {
 
   stats(): CgroupStats {
     this.refuseSystemd();
+    this.refuseNone('stats');
     const t = this.target();
     const sizes = this.host.hugePageSizes();
     if (this.layout === 'v2') return statsV2(t.unified!, sizes);
@@ -390,7 +399,7 @@ export class FsCgroupManager implements CgroupManager {
   // ---- destroy -----------------------------------------------------------------------------
 
   destroy(): void {
-    if (this.spec.systemd) return;
+    if (this.spec.systemd || this.spec.none) return;
     try {
       if (this.isFrozen()) this.thaw();
     } catch {

@@ -17,6 +17,11 @@ export interface CgroupSpec {
   cgroupsPath?: string | undefined;
   /** --systemd-cgroup was given (refused: we implement only the cgroupfs driver). */
   systemd?: boolean | undefined;
+  /**
+   * No cgroup at all: a rootless container (an unprivileged runtime cannot make one). The
+   * manager owns nothing; pids() and stats() are empty, freeze and kill by cgroup unavailable.
+   */
+  none?: boolean | undefined;
   /** Set by record(): hierarchy name → the container's directory, fixed at create time. */
   paths?: Record<string, string> | undefined;
   /**

@@ -6,7 +6,7 @@
 // stderr). Nothing is ever written to stdout except a verb's own output.
 import { appendFileSync, writeSync } from 'node:fs';
 import { errorLine, RuntimeError, UsageError } from '../errors.js';
-import { Store } from '../container/store.js';
+import { DEFAULT_ROOT, Store } from '../container/store.js';
 
 export interface Globals {
   root: string;
@@ -20,10 +20,28 @@ export interface Globals {
 
 export function store(g: Globals): Store {
   if (!g.root.startsWith('/')) throw new UsageError(`--root ${g.root}: must be an absolute path`);
-  if (g.rootless !== undefined && g.rootless !== 'false' && g.rootless !== 'auto') {
-    throw new UsageError(`--rootless ${g.rootless}: rootless containers are not supported`);
-  }
+  rootless(g);
   return new Store(g.root);
+}
+
+/**
+ * `--rootless true|false|auto` (runc's): whether the container is made without cgroups and
+ * with id maps an unprivileged user may write. auto (the default): when we are not root.
+ */
+export function rootless(g: Globals): boolean {
+  const v = g.rootless ?? 'auto';
+  if (v !== 'true' && v !== 'false' && v !== 'auto') throw new UsageError(`--rootless ${v}: must be true, false or auto`);
+  return v === 'true' || (v === 'auto' && (process.geteuid?.() ?? 0) !== 0);
+}
+
+/**
+ * The state root when --root is not given: /run/mydocker-runc for root; for anyone else, as
+ * runc's, $XDG_RUNTIME_DIR/mydocker-runc (or one of their own under /tmp).
+ */
+export function defaultRoot(): string {
+  if ((process.geteuid?.() ?? 0) === 0) return DEFAULT_ROOT;
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  return xdg && xdg.startsWith('/') ? `${xdg}/mydocker-runc` : `/tmp/mydocker-runc-${process.geteuid?.()}`;
 }
 
 export function log(g: Globals, level: 'error' | 'warning' | 'info' | 'debug', msg: string): void {

@@ -8,8 +8,7 @@
 import { trace } from '../trace.js';
 import { Command, Option } from 'commander';
 import { UnsupportedError, UsageError } from '../errors.js';
-import { DEFAULT_ROOT } from '../container/store.js';
-import { fail, type Globals } from './globals.js';
+import { defaultRoot, fail, type Globals } from './globals.js';
 import { prelaunch } from '../process/prelaunch.js';
 
 // create/run: the init's Node start-up begins now, under everything below (prelaunch.ts).
@@ -19,13 +18,13 @@ const program = new Command('mydocker-runc');
 program
   .description('a runc-compatible OCI container runtime')
   .version(`mydocker-runc version 0.1.0\nspec: 1.2.0`, '-v, --version')
-  .option('--root <dir>', 'root directory for container state', DEFAULT_ROOT)
+  .option('--root <dir>', 'root directory for container state (default /run/mydocker-runc; not root: $XDG_RUNTIME_DIR/mydocker-runc)', defaultRoot())
   .option('--log <file>', 'write errors and warnings to this file (default: stderr only)')
   .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']).default('text'))
   .option('--debug', 'log debug information')
   .option('--systemd-cgroup', 'use the systemd cgroup driver')
   .option('--criu <path>', 'path to criu (accepted for compatibility)')
-  .option('--rootless <value>', 'rootless mode: true, false or auto (only false/auto are supported)')
+  .option('--rootless <value>', 'rootless mode: true, false or auto (auto: when not root): no cgroups, own-id maps only')
   .enablePositionalOptions()
   .showHelpAfterError(false)
   .configureOutput({ outputError: () => {} })

@@ -9,6 +9,7 @@ import { KernelError } from '../kernel/ffi.js';
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, open } from '../kernel/files.js';
 import { kill as killPid, pidfdOpen, pidfdSendSignal, POLLIN, pollOne } from '../kernel/process.js';
 import { assertTransition, deriveStatus, initAlive, ociState, type PersistedState, type Status, waitGone } from './state.js';
+import { unmountRecorded } from './host-mounts.js';
 import { removeBroken } from './recover.js';
 import { BrokenStateError, Store, type LockedDir } from './store.js';
 
@@ -209,7 +210,9 @@ export function remove(store: Store, id: string, force = false): string[] {
     } catch {
       /* no cgroup left */
     }
-    const warnings = runHooksWarn('poststop', state.hooks?.poststop, ociState(state, 'stopped'));
+    // A container without a mount namespace mounted in the host's: undo exactly that.
+    const unmountProblems = unmountRecorded(state.hostMounts);
+    const warnings = [...unmountProblems, ...runHooksWarn('poststop', state.hooks?.poststop, ociState(state, 'stopped'))];
     try {
       cg.destroy();
     } catch (e) {

@@ -9,6 +9,7 @@
 import { cgroupManager } from '../cgroups/index.js';
 import type { CgroupSpec } from '../cgroups/manager.js';
 import { RuntimeError } from '../errors.js';
+import { unmountRecorded } from './host-mounts.js';
 import { killEverything } from './lifecycle.js';
 import type { PersistedState } from './state.js';
 import type { LockedDir, Store } from './store.js';
@@ -22,6 +23,14 @@ export function removeBroken(store: Store, dir: LockedDir, id: string): void {
   // Without a start time the pid proves nothing: leave it to the cgroup.
   const state = { id, pid: pidStartTime ? pid : 0, pidStartTime } as PersistedState;
   killEverything(state, cg);
+  const mounts = /"hostMounts"\s*:\s*(\[[^\]]*\])/.exec(text)?.[1];
+  if (mounts) {
+    try {
+      unmountRecorded(JSON.parse(mounts));
+    } catch {
+      /* a cut list: what it named is still mounted, and still ours to find by hand */
+    }
+  }
   try {
     cg.destroy();
   } catch (e) {

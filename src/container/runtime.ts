@@ -43,7 +43,11 @@ export class Runtime {
     this.store = new Store(root);
   }
 
-  /** `create`: an init waiting on exec.fifo. The caller owns `launched.child` (the init is its child). */
+  /**
+   * `create`: an init waiting on exec.fifo. `launched.pid` is the container's process, the
+   * caller's child: `launched.wait()` gives its exit status (`launched.child` is the launcher,
+   * which exits as soon as it has forked it).
+   */
   create(req: CreateRequest): Created {
     return create(this.store, req);
   }

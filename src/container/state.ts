@@ -51,6 +51,11 @@ export interface PersistedState {
   pidNamespace: boolean;
   /** The process runs with a terminal (for `list`/`state` only). */
   terminal?: boolean;
+  /**
+   * Mounts the init made in the host's mount namespace (a container without a mount namespace
+   * of its own): mount id and path, so that delete unmounts exactly those.
+   */
+  hostMounts?: { id: number; path: string }[];
 }
 
 export interface ProcStat {

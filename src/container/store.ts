@@ -195,6 +195,9 @@ export function parseState(text: string, id: string, path: string): PersistedSta
   if (typeof cg !== 'object' || cg === null || typeof cg.id !== 'string') throw bad('"cgroup"', 'not a cgroup record');
   if (typeof o.namespaces !== 'object' || o.namespaces === null) throw bad('"namespaces"', 'not an object');
   if (o.owner !== undefined && typeof o.owner !== 'string') throw bad('"owner"', 'not a string');
+  if (o.hostMounts !== undefined && !(Array.isArray(o.hostMounts) && o.hostMounts.every((m) => Number.isInteger(m?.id) && typeof m?.path === 'string'))) {
+    throw bad('"hostMounts"', 'not a list of mounts');
+  }
   return o as unknown as PersistedState;
 }
 

@@ -27,11 +27,6 @@ export function umount2(target: string, flags: number): void {
 
 const rawSyscall = () => libcFn('long syscall(long number, ...)');
 
-export function pivotRoot(newRoot: string, putOld: string): void {
-  const ret = rawSyscall()(syscallNumber('pivot_root'), 'const char *', newRoot, 'const char *', putOld);
-  check(ret, 'pivot_root', newRoot);
-}
-
 export function chroot(path: string): void {
   check(libcFn('int chroot(const char *path)')(path), 'chroot', path);
 }
@@ -43,19 +38,4 @@ export function chdir(path: string): void {
 
 export function fchdir(fd: number): void {
   check(libcFn('int fchdir(int fd)')(fd), 'fchdir');
-}
-
-const AT_EMPTY_PATH = 0x1000;
-const AT_RECURSIVE = 0x8000;
-
-/** mount_setattr(2) on an fd's mount and everything below it (Linux 5.12+): the recursive `r*` options. */
-export function mountSetattrRecursive(fd: number, set: number, clear: number, what: string): void {
-  const attr = Buffer.alloc(32); // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd }
-  attr.writeBigUInt64LE(BigInt(set), 0);
-  attr.writeBigUInt64LE(BigInt(clear), 8);
-  const ret = rawSyscall()(
-    syscallNumber('mount_setattr'),
-    'int', fd, 'const char *', '', 'unsigned int', AT_EMPTY_PATH | AT_RECURSIVE, 'void *', attr, 'size_t', 32,
-  );
-  check(ret, 'mount_setattr', what);
 }

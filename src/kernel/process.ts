@@ -131,53 +131,64 @@ export function waitpid(pid: number): number {
   }
 }
 
-export const SIGHUP = 1;
-export const SIGINT = 2;
-export const SIGQUIT = 3;
-export const SIGUSR1 = 10;
-export const SIGTERM = 15;
-
-const SIG_IGN = 1;
-const signalFn = () => libcFn('uintptr_t signal(int sig, uintptr_t handler)');
-
-/**
- * Ignore `sig` at the C level. Node's own SIGUSR1 handler starts the inspector (a debugger
- * on 127.0.0.1:9229 of whatever network namespace we are in): a process of the container
- * could signal a waiting init and then drive it. execve() keeps SIG_IGN, so the caller
- * restores SIG_DFL before exec'ing the container's process.
- */
-export function ignoreSignal(sig: number): void {
-  signalFn()(sig, SIG_IGN);
-}
-
-/** Back to the default disposition (before execve: the container's process starts clean). */
-export function defaultSignal(sig: number): void {
-  signalFn()(sig, 0);
+/** A wait status as a shell reports it: the exit code, or 128+signal. */
+export function exitCodeOf(status: number): number {
+  const sig = status & 0x7f;
+  return sig === 0 ? (status >> 8) & 0xff : 128 + sig;
 }
 
 /**
- * Make `sig` end the process at once, from any thread, with _exit(sig) as the C handler: no
- * JavaScript runs in signal context. A PID 1 only receives signals it has a handler for, so
- * this is what lets `kill <id> TERM` end a created container's waiting init, as it ends
- * runc's (whose Go runtime exits on TERM, INT, HUP and QUIT). execve() resets it.
+ * Wait for a child libuv did not spawn (the container's process, which the native init forks
+ * with CLONE_PARENT), without blocking: on every SIGCHLD, waitpid(WNOHANG). (Not a blocking
+ * waitpid on libuv's threadpool: process.exit() joins those threads, and would hang on one.)
+ * Keeps the event loop alive until the child is reaped. Resolves the exit code (128+signal),
+ * or -1 when it is not our child.
  */
-export function exitOnSignal(sig: number): void {
-  const exit = libcFn('void *dlsym(void *handle, const char *symbol)')(null, '_exit');
-  if (!exit) throw new Error('dlsym _exit: not found');
-  signalFn()(sig, koffi.address(exit));
+export function waitpidAsync(pid: number): Promise<number> {
+  const fn = libcFn('int waitpid(int pid, _Out_ int *status, int options)');
+  return new Promise((resolve) => {
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    const check = () => {
+      const status = [0];
+      const r = fn(pid, status, WNOHANG) as number;
+      if (r === 0) return; // still running
+      if (r < 0 && koffi.errno() === 4) return; // EINTR: the next SIGCHLD, or this one again
+      process.removeListener('SIGCHLD', check);
+      clearInterval(keepAlive);
+      resolve(r === pid ? exitCodeOf(status[0]!) : -1);
+    };
+    process.on('SIGCHLD', check);
+    check();
+  });
 }
 
+const WNOHANG = 1;
+
+const MFD_CLOEXEC = 0x1;
+const MFD_ALLOW_SEALING = 0x2;
+const MFD_EXEC = 0x10;
+const F_ADD_SEALS = 1033;
+const F_SEAL_SEAL = 0x1;
+const F_SEAL_SHRINK = 0x2;
+const F_SEAL_GROW = 0x4;
+const F_SEAL_WRITE = 0x8;
+
 /**
- * Every signal this process ignores, back to SIG_DFL: ignored dispositions survive execve, and
- * Node ignores SIGPIPE and SIGXFSZ (and we SIGUSR1). A container's process starts with none
- * ignored, as under runc (`yes | head` must end `yes` with SIGPIPE).
+ * A close-on-exec memfd holding `data`, sealed against any change (F_SEAL_WRITE, SHRINK, GROW,
+ * and SEAL itself): an executable nobody can modify, whoever gets hold of it.
  */
-export function resetIgnoredSignals(statusText: string): void {
-  const m = /^SigIgn:\s*([0-9a-f]+)$/m.exec(statusText);
-  // Without /proc: the ones Node and we ignore (SIGUSR1, SIGPIPE, SIGXFSZ).
-  const mask = m ? BigInt(`0x${m[1]}`) : (1n << 9n) | (1n << 12n) | (1n << 24n);
-  for (let sig = 1; sig <= 64; sig++) {
-    if (sig === 9 || sig === 19) continue; // SIGKILL, SIGSTOP: never ignorable
-    if ((mask >> BigInt(sig - 1)) & 1n) defaultSignal(sig);
+export function memfdSealed(name: string, data: Buffer): number {
+  const create = libcFn('int memfd_create(const char *name, unsigned int flags)');
+  let fd = create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC) as number;
+  if (fd < 0) fd = check(create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), 'memfd_create', name); // before Linux 6.3
+  try {
+    const write = libcFn('long write(int fd, const void *buf, unsigned long n)');
+    for (let off = 0; off < data.length; ) off += check(write(fd, data.subarray(off), data.length - off), 'write', `memfd ${name}`);
+    const fcntl = libcFn('int fcntl(int fd, int cmd, ...)');
+    check(fcntl(fd, F_ADD_SEALS, 'int', F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE), 'fcntl', `F_ADD_SEALS memfd ${name}`);
+  } catch (e) {
+    close(fd);
+    throw e;
   }
+  return fd;
 }

@@ -1,59 +1,15 @@
-// Pseudo-terminals: opening a master in whatever devpts instance /dev/ptmx names in the
-// caller's mount namespace (the container's own, once we are inside it), its slave, and the
-// tty ioctls (controlling terminal, window size).
+// Terminal ioctls for the runtime's side of a container's terminal: window sizes, raw mode,
+// non-blocking masters. (The pty itself is opened by the native init, in the container's
+// devpts.)
 //
 // ioctl numbers are the asm-generic ones, the same on x86-64 and arm64.
 import { check, libcFn } from './ffi.js';
-import { O_CLOEXEC, O_RDWR, open } from './files.js';
 
-export const O_NOCTTY = 0o400;
-const TIOCSCTTY = 0x540e;
 const TIOCGWINSZ = 0x5413;
 const TIOCSWINSZ = 0x5414;
-const TIOCGPTN = 0x80045430;
-const TIOCSPTLCK = 0x40045431;
-const TIOCGPTPEER = 0x5441;
 
 function ioctl(): (fd: number, req: number, ...args: unknown[]) => number {
   return libcFn('int ioctl(int fd, unsigned long req, ...)') as unknown as (fd: number, req: number, ...args: unknown[]) => number;
-}
-
-export interface Pty {
-  /** The master (close-on-exec). */
-  master: number;
-  /** The slave (close-on-exec; not yet anyone's controlling terminal). */
-  slave: number;
-  /** /dev/pts/N, as the process will see it. */
-  name: string;
-}
-
-/**
- * Open /dev/ptmx, unlock it and open its peer. The slave is opened with TIOCGPTPEER (no path
- * lookup, so a /dev/pts replaced under us cannot hand us someone else's terminal), falling
- * back to /dev/pts/N on kernels older than 4.13.
- */
-export function openPty(ptmx = '/dev/ptmx'): Pty {
-  const master = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  try {
-    const unlock = Buffer.alloc(4); // int 0: unlock
-    check(ioctl()(master, TIOCSPTLCK, 'void *', unlock), 'ioctl', `TIOCSPTLCK ${ptmx}`);
-    const num = Buffer.alloc(4);
-    check(ioctl()(master, TIOCGPTN, 'void *', num), 'ioctl', `TIOCGPTN ${ptmx}`);
-    const name = `/dev/pts/${num.readUInt32LE(0)}`;
-    let slave: number;
-    const peer = ioctl()(master, TIOCGPTPEER, 'int', O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (peer >= 0) slave = peer;
-    else slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    return { master, slave, name };
-  } catch (e) {
-    libcFn('int close(int fd)')(master);
-    throw e;
-  }
-}
-
-/** Make `fd` (a terminal) the controlling terminal of the caller, a session leader. */
-export function setControllingTerminal(fd: number): void {
-  check(ioctl()(fd, TIOCSCTTY, 'int', 0), 'ioctl', 'TIOCSCTTY');
 }
 
 export interface WinSize {

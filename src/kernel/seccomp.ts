@@ -16,22 +16,6 @@ function seccomp(op: number, flags: number, arg: Buffer | null): number {
   return Number(sc(syscallNumber('seccomp'), 'unsigned int', op, 'unsigned int', flags, 'void *', arg));
 }
 
-/**
- * Install `program` (struct sock_filter[], 8 bytes each) with SECCOMP_FILTER_FLAG_* `flags`.
- * Returns what seccomp(2) returns: a listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER, else 0.
- * Without no_new_privs the caller needs CAP_SYS_ADMIN.
- */
-export function seccompSetModeFilter(program: Buffer, flags: number): number {
-  if (program.length === 0 || program.length % 8) throw new Error(`seccomp: a filter of ${program.length} bytes is not a list of instructions`);
-  // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (pointer at offset 8 on 64-bit).
-  const fprog = Buffer.alloc(16);
-  fprog.writeUInt16LE(program.length / 8, 0);
-  fprog.writeBigUInt64LE(BigInt(koffi.address(program)), 8);
-  const ret = seccomp(SECCOMP_SET_MODE_FILTER, flags, fprog);
-  void program.length; // keep the program alive across the call
-  return check(ret, 'seccomp', `SECCOMP_SET_MODE_FILTER (${program.length / 8} instructions, flags 0x${flags.toString(16)})`);
-}
-
 /** Whether the kernel knows the SECCOMP_RET_* action `action` (SECCOMP_GET_ACTION_AVAIL, Linux 4.14). */
 export function seccompActionAvailable(action: number): boolean {
   const buf = Buffer.alloc(4);

@@ -182,3 +182,30 @@ export function recvFd(sock: number, maxData = 4096): ReceivedFd | null {
   }
   return { fd: fds[0] ?? -1, data: payload.toString('utf8', 0, n).replace(/\0+$/, ''), count: fds.length };
 }
+
+/**
+ * One sendmsg(2) of `data` with every fd of `fds` in a single SCM_RIGHTS message (the native
+ * init's plan: its steps refer to those fds). Returns how many bytes went out; on a stream
+ * socket the caller writes the rest.
+ */
+export function sendWithFds(sock: number, data: Buffer, fds: number[]): number {
+  assertLayout();
+  let control = Buffer.alloc(0);
+  if (fds.length) {
+    const len = 16 + 4 * fds.length;
+    control = Buffer.alloc((len + 7) & ~7);
+    control.writeBigUInt64LE(BigInt(len), 0);
+    control.writeInt32LE(SOL_SOCKET, 8);
+    control.writeInt32LE(SCM_RIGHTS, 12);
+    fds.forEach((fd, i) => control.writeInt32LE(fd, 16 + 4 * i));
+  }
+  const iov = iovec(data);
+  const hdr = msghdr(iov, control);
+  const fn = libcFn('long sendmsg(int fd, const void *msg, int flags)');
+  pinned.push([data, control, iov]);
+  try {
+    return retryEintr(() => check(fn(sock, hdr, MSG_NOSIGNAL), 'sendmsg', 'the init plan'));
+  } finally {
+    pinned.pop();
+  }
+}

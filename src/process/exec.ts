@@ -1,13 +1,14 @@
 // `exec`, the runtime's side: a new process inside an existing container.
 //
-// The recipe is the init's (launch.ts): the helper (dist/exec-init.js) is spawned from our
-// main thread, in the container's PID namespace (setns on the pid namespace only moves where
-// the next child is born) and in a launch mount namespace where node is a read-only bind. It
-// joins the other namespaces from fds we open here on /proc/<init>/ns/* (opened, then the
-// init's identity re-checked, so a recycled pid can never lend us a stranger's namespaces),
-// applies the process and execve()s in place: its pid is the process's pid, our direct child,
-// with no Node process of ours between them once it runs. With --detach we exit at once and
-// the kernel reparents it to our parent's subreaper (containerd's shim, conmon).
+// The native init (native/init.c) does it, as runc's setns init does: spawned in our
+// namespaces, it joins the container's — user first, then ipc, uts, net, cgroup, mount — from
+// fds we open here on /proc/<init>/ns/* (opened, then the init's identity re-checked, so a
+// recycled pid can never lend us a stranger's namespaces), then its PID namespace, and forks
+// (CLONE_PARENT): the child, our child, is the new process — in the container's PID namespace
+// and cgroup, under the process's credentials — and execs in place. With --detach we exit at
+// once and the kernel reparents it to our parent's subreaper (containerd's shim, conmon). No
+// Node process of ours is ever inside the container, and nothing of ours counts against its
+// pids limit but the process itself.
 //
 // Which process runs: `--process process.json` as given (validated by the spec layer), or the
 // container's own config.json process with the command and flags applied as runc does.
@@ -17,9 +18,8 @@ import { cgroupManager } from '../cgroups/index.js';
 import { load } from '../container/lifecycle.js';
 import { assertTransition, initAlive, type PersistedState } from '../container/state.js';
 import { writeAtomic, type Store } from '../container/store.js';
-import { RuntimeError, UnsupportedError, UsageError, withContext } from '../errors.js';
-import { O_CLOEXEC, O_RDONLY, open, socketpair, SOCK_CLOEXEC, SOCK_STREAM } from '../kernel/files.js';
-import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS } from '../kernel/constants.js';
+import { RuntimeError, UsageError, withContext } from '../errors.js';
+import { O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, open, socketpair, SOCK_CLOEXEC, SOCK_STREAM } from '../kernel/files.js';
 import { getWinSize, isatty } from '../kernel/pty.js';
 import { planSeccomp } from '../security/seccomp.js';
 import { loadBundle } from '../spec/bundle.js';
@@ -28,9 +28,10 @@ import type { Process, Spec } from '../spec/generated/types.js';
 import { parseJson, validateProcess } from '../spec/validate.js';
 import { waitReadableWarm, warmCgroupLock } from './cgroup-warm.js';
 import { connectConsoleSocket, receiveMasterFrom } from './console.js';
-import { receiveMessage, sendMessage, type ExecConfig, type ExecNamespace, type FromExec } from './exec-protocol.js';
-import { abandon, distScriptPath, launchInit, type Launched } from './launch.js';
+import { abandon, launchInit, type Launched } from './launch.js';
+import { receiveFrame, sendPlan } from './native/protocol.js';
 import { planProcess } from './plan.js';
+import { EXEC_JOIN_ORDER, execPlan } from './steps.js';
 
 /** The process-shaping flags of `exec` (ignored with --process, as in runc). */
 export interface ExecFlags {
@@ -63,22 +64,16 @@ export interface ExecRequest {
 }
 
 export interface ExecStarted {
+  /** The launcher (it has exited by now: the new process is `pid`, our child). */
   child: ChildProcess;
   /** Host pid of the new process. */
   pid: number;
+  /** Its exit status (128+signal when killed), while we are still its parent. */
+  wait(): Promise<number>;
   /** Foreground terminal (no --console-socket): the pty master, ours to copy; else -1. */
   master: number;
   warnings: string[];
 }
-
-/** Namespaces the helper joins besides pid, in order: the mount namespace last. */
-const JOIN_ORDER: [string, number][] = [
-  ['ipc', CLONE_NEWIPC],
-  ['uts', CLONE_NEWUTS],
-  ['net', CLONE_NEWNET],
-  ['cgroup', CLONE_NEWCGROUP],
-  ['mnt', CLONE_NEWNS],
-];
 
 export function execInContainer(store: Store, req: ExecRequest): ExecStarted {
   const { state, status } = load(store, req.id);
@@ -116,49 +111,44 @@ export function execInContainer(store: Store, req: ExecRequest): ExecStarted {
   try {
     // The container's namespaces, from its init; only those that differ from ours.
     const namespaces: { type: string; flag: number; fd: number }[] = [];
-    let pidNs: number | undefined;
-    for (const [type, flag] of [['pid', 0] as [string, number], ...JOIN_ORDER]) {
+    let sharedMount = false;
+    for (const [type, flag] of EXEC_JOIN_ORDER) {
       const fd = openNamespace(state, type);
       opened.push(fd);
-      if (sameNamespace(fd, type)) continue;
-      if (type === 'pid') pidNs = fd;
-      else namespaces.push({ type, flag, fd });
+      if (sameNamespace(fd, type)) {
+        if (type === 'mnt') sharedMount = true;
+        continue;
+      }
+      namespaces.push({ type, flag, fd });
     }
-    const userFd = openNamespace(state, 'user');
-    opened.push(userFd);
-    if (!sameNamespace(userFd, 'user')) throw new UnsupportedError(`container ${req.id} has a user namespace: exec into it is not supported`);
+    // No mount namespace of its own: its root is a chroot in ours.
+    let root: number | undefined;
+    if (sharedMount) {
+      root = open(`/proc/${state.pid}/root`, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      opened.push(root);
+    }
+    const setgroupsDenied = readSetgroups(state.pid) === 'deny';
     // The fds name the namespaces of the process whose pid we read: make sure it is still our init.
     if (!initAlive(state)) throw new RuntimeError(`container ${req.id}: its init exited`);
 
-    let consoleFd = -1;
+    let consoleFd: number | undefined;
     if (plan.terminal) {
       if (req.consoleSocket) consoleFd = connectConsoleSocket(req.consoleSocket);
       else [ourConsole, consoleFd] = socketpair(SOCK_STREAM | SOCK_CLOEXEC);
       opened.push(consoleFd);
     }
-
-    const extra = [...namespaces.map((n) => n.fd), ...(consoleFd >= 0 ? [consoleFd] : [])];
-    launched = launchInit({
-      pidNamespace: pidNs !== undefined ? { path: `/proc/self/fd/${pidNs}` } : null,
-      stdio: req.stdio ?? [0, 1, 2],
-      preserveFds: req.preserveFds,
-      script: distScriptPath('exec-init.js'),
-      extraFds: extra,
-      name: 'mydocker-runc-exec',
-    });
-    for (const fd of opened.splice(0)) closeSync(fd);
-
-    const childFds = launched.extraFds;
-    const config: ExecConfig = {
-      id: req.id,
-      process: plan,
-      namespaces: namespaces.map((n, i): ExecNamespace => ({ type: n.type, flag: n.flag, fd: childFds[i]! })),
+    const steps = execPlan(plan, {
+      namespaces,
+      ...(root !== undefined ? { root } : {}),
       cgroupProcs: cgroupManager(state.cgroup).procsFiles(),
-      consoleFd: consoleFd >= 0 ? childFds[namespaces.length]! : -1,
+      ...(consoleFd !== undefined ? { console: consoleFd } : {}),
       preserveFds: req.preserveFds,
-      ...(seccomp ? { seccomp } : {}),
-    };
-    sendMessage(launched.sync, { type: 'config', config });
+      setgroupsDenied,
+    }, seccomp);
+
+    launched = launchInit({ stdio: req.stdio ?? [0, 1, 2], preserveFds: req.preserveFds, name: 'mydocker-runc-exec' });
+    sendPlan(launched.sync, steps);
+    for (const fd of opened.splice(0)) closeSync(fd);
     // Its join of the container's cgroup finds the migration lock warm (cgroup-warm.ts).
     warmCgroupLock();
     awaitExec(launched);
@@ -169,7 +159,7 @@ export function execInContainer(store: Store, req: ExecRequest): ExecStarted {
     ourConsole = -1;
     const pidFile = req.pidFile;
     if (pidFile) withContext(`--pid-file ${pidFile}`, () => writeAtomic(pidFile, String(launched!.pid)));
-    return { child: launched.child, pid: launched.pid, master, warnings };
+    return { child: launched.child, pid: launched.pid, master, warnings, wait: () => launched!.wait() };
   } catch (e) {
     for (const fd of opened) closeSync(fd);
     if (ourConsole >= 0) closeSync(ourConsole);
@@ -178,15 +168,29 @@ export function execInContainer(store: Store, req: ExecRequest): ExecStarted {
   }
 }
 
-/** `exec` then EOF: execve succeeded. Anything else is the helper's error (or its death). */
+function readSetgroups(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** PID, `exec`, then EOF: execve succeeded. Anything else is the init's error (or its death). */
 function awaitExec(l: Launched): void {
-  waitReadableWarm(l.sync);
-  const first = receiveMessage<FromExec>(l.sync);
-  if (!first) throw new RuntimeError('exec: the helper exited before starting the process');
-  if (first.type === 'error') throw new RuntimeError(first.message);
-  waitReadableWarm(l.sync);
-  const after = receiveMessage<FromExec>(l.sync);
-  if (after?.type === 'error') throw new RuntimeError(after.message);
+  let reported = false;
+  for (;;) {
+    waitReadableWarm(l.sync);
+    const f = receiveFrame(l.sync);
+    if (!f) {
+      if (reported) return;
+      throw new RuntimeError('exec: the helper exited before starting the process');
+    }
+    if (f.type === 'error') throw new RuntimeError(f.message);
+    if (f.type === 'pid') l.pid = f.pid;
+    else if (f.type === 'report' && f.tag === 'exec') reported = true;
+    else throw new RuntimeError(`exec protocol: unexpected ${f.type}`);
+  }
 }
 
 function openNamespace(state: PersistedState, type: string): number {

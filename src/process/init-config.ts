@@ -1,7 +1,7 @@
-// InitConfig: everything the init needs, computed by the runtime from the validated spec.
-// The init does no interpretation of config.json: it executes this plan (mount steps already
-// resolved to flags, capability names to numbers, rlimits to numbers), so the logic that
-// decides *what* to do is unit-tested without root.
+// InitConfig: what the container needs, computed by the runtime from the validated spec (mount
+// options resolved to flags, capability names to numbers, rlimits to numbers). steps.ts turns
+// it, with a few facts about the host, into the ordered steps the native init executes; the
+// init never sees config.json. Both are pure, so what is decided is unit-tested without root.
 
 export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'cgroup' | 'user' | 'time';
 
@@ -22,6 +22,19 @@ export interface MountStep {
   bind: boolean;
   /** Recursive options (`rro`, `rnosuid`, ...): MOUNT_ATTR_* bits for mount_setattr(AT_RECURSIVE). */
   recursiveAttr: { set: number; clear: number };
+  /** An id-mapped bind (the mount's uidMappings/gidMappings): maps as /proc/<pid>/uid_map text. */
+  idmap?: { uidMap: string; gidMap: string; recursive: boolean };
+}
+
+/** A user namespace the container creates: the maps the runtime writes while the init waits. */
+export interface UserNamespacePlan {
+  /** /proc/<pid>/uid_map and gid_map text ("containerID hostID size" lines). */
+  uidMap: string;
+  gidMap: string;
+  /** Write "deny" to /proc/<pid>/setgroups first (an unprivileged runtime must, to map gids). */
+  setgroupsDeny: boolean;
+  /** Container uid 0 and gid 0 are mapped: the init becomes root in the namespace. */
+  rootMapped: boolean;
 }
 
 export interface DeviceNode {
@@ -91,8 +104,12 @@ export interface InitConfig {
   id: string;
   /** Absolute host path of the rootfs. */
   rootfs: string;
-  /** Namespaces to create (no path) or join (path), except pid (the parent does it) and user. */
+  /** Namespaces to create (no path) or join (path), every type. */
   namespaces: { type: NamespaceType; path?: string }[];
+  /** A new user namespace (`user` without a path) and its maps. */
+  userNamespace?: UserNamespacePlan;
+  /** A new time namespace's offsets: /proc/self/timens_offsets text. */
+  timeOffsets?: string;
   /** Whether the init gets a mount namespace of its own (false: runs in the host's, no rootfs work). */
   mountNamespace: boolean;
   /** MS_* propagation for "/" (default rslave, as runc). */
@@ -109,7 +126,7 @@ export interface InitConfig {
   hostname?: string;
   domainname?: string;
   sysctl: Record<string, string>;
-  /** cgroup.procs files the init writes its pid into, as late as it can. */
+  /** cgroup.procs files the init writes its pid into, as late as it can ([] without a cgroup: rootless). */
   cgroupProcs: string[];
   /** Hierarchy name → container cgroup directory on the host (for `cgroup` mounts). */
   cgroupPaths: Record<string, string>;

@@ -1,22 +1,17 @@
-// Spawning the init before the CLI has even built its argument parser.
+// Spawning the native init before the CLI has even built its argument parser.
 //
-// The init is a second Node start-up (~20 ms) and create() can only send it its config once
-// the bundle is validated, the cgroups made and the plan built. The sooner it is spawned, the
-// more of its start-up overlaps the CLI's own (commander, loading the verb's modules,
-// validation: ~10-15 ms on `run`). What the spawn itself needs is little: whether the config
-// asks for a new PID namespace (or one to join), --preserve-fds, and the stdio. So for
-// `create` and `run`, main.ts calls prelaunch() first thing: a strict, small reading of argv
-// and of config.json's namespaces, then launchInit() exactly as create() would call it.
+// create() can only send the init its plan once the bundle is validated, the cgroups made and
+// the plan built; the init's own start-up (exec, the dynamic loader, reading the plan socket)
+// overlaps that if it is spawned first. What the spawn needs is little: --preserve-fds and the
+// stdio. So for `create` and `run`, main.ts calls prelaunch() first thing: a strict, small
+// reading of argv, then launchInit() exactly as create() would call it. (Namespaces, the
+// console socket and everything else travel in the plan, later.)
 //
 // It is only an optimisation, never a second source of truth: create() hands its own
 // LaunchOptions to takePrelaunched(), which returns the early init only if they are the same,
 // and otherwise kills and reaps it (create then launches as before). Anything unusual — an
-// option we do not know, a console socket (whoever listens on it must see exactly one
-// connection), process.terminal, an unreadable config — means no early init at all. An early
-// init nobody takes (the CLI failed before create) exits by itself when our end of its sync
-// socket closes.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+// option we do not know — means no early init at all. An early init nobody takes (the CLI
+// failed before create) exits by itself when our end of its sync socket closes.
 import { trace } from '../trace.js';
 import { abandon, launchInit, type LaunchOptions, type Launched } from './launch.js';
 
@@ -24,7 +19,7 @@ let early: { opts: LaunchOptions; launched: Launched } | undefined;
 
 const GLOBAL_WITH_VALUE = new Set(['--root', '--log', '--log-format', '--criu', '--rootless']);
 const GLOBAL_SWITCHES = new Set(['--debug', '--systemd-cgroup']);
-const VERB_WITH_VALUE = new Set(['-b', '--bundle', '--pid-file', '--preserve-fds']);
+const VERB_WITH_VALUE = new Set(['-b', '--bundle', '--pid-file', '--preserve-fds', '--console-socket']);
 const VERB_SWITCHES = new Set(['--no-pivot', '--no-new-keyring', '-d', '--detach', '--keep']);
 
 /** Bundle and --preserve-fds of a plain `create`/`run` command line; null when unsure. */
@@ -51,7 +46,7 @@ export function parseLaunchArgs(argv: string[]): { bundle: string; preserveFds: 
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(0, eq) : a;
     if (VERB_SWITCHES.has(a)) continue;
-    if (!VERB_WITH_VALUE.has(name)) return null; // --console-socket, --help, "--", -bX, ...: not ours to guess
+    if (!VERB_WITH_VALUE.has(name)) return null; // --help, "--", -bX, ...: not ours to guess
     const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
     if (value === undefined) return null;
     if (name === '-b' || name === '--bundle') bundle = value;
@@ -66,17 +61,7 @@ export function prelaunch(argv: string[] = process.argv.slice(2)): void {
   try {
     const args = parseLaunchArgs(argv);
     if (!args) return;
-    const config = JSON.parse(readFileSync(`${resolve(args.bundle)}/config.json`, 'utf8'));
-    if (config?.process?.terminal !== false && config?.process?.terminal !== undefined) return;
-    const namespaces: unknown = config?.linux?.namespaces ?? [];
-    if (!Array.isArray(namespaces)) return;
-    const pidNs = namespaces.find((n) => n?.type === 'pid');
-    if (pidNs && pidNs.path !== undefined && typeof pidNs.path !== 'string') return;
-    const opts: LaunchOptions = {
-      pidNamespace: pidNs ? { path: pidNs.path } : null,
-      stdio: [0, 1, 2],
-      preserveFds: args.preserveFds,
-    };
+    const opts: LaunchOptions = { stdio: [0, 1, 2], preserveFds: args.preserveFds };
     const launched = launchInit(opts);
     // Until create() takes it, the init must not keep our event loop alive: a CLI that fails
     // before create() (say, the id exists) has to exit, which closes the init's sync socket
@@ -91,16 +76,7 @@ export function prelaunch(argv: string[] = process.argv.slice(2)): void {
 }
 
 function sameLaunch(a: LaunchOptions, b: LaunchOptions): boolean {
-  return (
-    (a.pidNamespace === null) === (b.pidNamespace === null) &&
-    a.pidNamespace?.path === b.pidNamespace?.path &&
-    a.stdio.join() === b.stdio.join() &&
-    a.preserveFds === b.preserveFds &&
-    a.consoleSocket === b.consoleSocket &&
-    a.script === b.script &&
-    (a.extraFds ?? []).join() === (b.extraFds ?? []).join() &&
-    a.name === b.name
-  );
+  return a.stdio.join() === b.stdio.join() && a.preserveFds === b.preserveFds && a.name === b.name;
 }
 
 /** The early init if it was launched with exactly `opts`; otherwise it is killed and reaped. */

@@ -9,12 +9,23 @@ import { withMountLabel } from '../security/lsm.js';
 import type { LinuxDevice, Mount } from '../spec/generated/types.js';
 import { MOUNT_ATTR__ATIME, MOUNT_ATTR_RELATIME, MOUNT_OPTIONS, PROPAGATION_OPTIONS, RECURSIVE_MOUNT_OPTIONS } from '../spec/tables.js';
 
-/** `mountLabel`: linux.mountLabel, the SELinux context of every filesystem we mount (not binds). */
-export function planMounts(mounts: Mount[] | undefined, bundle: string, mountLabel?: string): MountStep[] {
-  return (mounts ?? []).map((m, i) => planMount(m, i, bundle, mountLabel));
+type IdMapping = { containerID: number; hostID: number; size: number };
+export interface ContainerIdMaps {
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
 }
 
-function planMount(m: Mount, index: number, bundle: string, mountLabel: string | undefined): MountStep {
+/**
+ * `mountLabel`: linux.mountLabel, the SELinux context of every filesystem we mount (not binds).
+ * `containerMaps`: linux.uid/gidMappings, for an `idmap` mount that gives no mappings of its own.
+ */
+export function planMounts(mounts: Mount[] | undefined, bundle: string, mountLabel?: string, containerMaps: ContainerIdMaps = {}): MountStep[] {
+  return (mounts ?? []).map((m, i) => planMount(m, i, bundle, mountLabel, containerMaps));
+}
+
+const mapText = (maps: IdMapping[]) => maps.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join('');
+
+function planMount(m: Mount, index: number, bundle: string, mountLabel: string | undefined, containerMaps: ContainerIdMaps): MountStep {
   const field = `config.json: /mounts/${index}`;
   const options = m.options ?? [];
   const bind = m.type === 'bind' || options.includes('bind') || options.includes('rbind');
@@ -22,6 +33,7 @@ function planMount(m: Mount, index: number, bundle: string, mountLabel: string |
   const propagation: number[] = [];
   const data: string[] = [];
   const recursiveAttr = { set: 0, clear: 0 };
+  let idmapOption: 'idmap' | 'ridmap' | undefined;
   for (const opt of options) {
     if (opt === 'bind') {
       flags |= MS_BIND;
@@ -57,19 +69,33 @@ function planMount(m: Mount, index: number, bundle: string, mountLabel: string |
       propagation.push(prop);
       continue;
     }
-    if (opt.startsWith('idmap') || opt.startsWith('ridmap')) {
-      throw new UnsupportedError(`${field}/options: ${JSON.stringify(opt)}: id-mapped mounts are not supported`);
+    if (opt === 'idmap' || opt === 'ridmap') {
+      idmapOption = opt;
+      continue;
     }
     data.push(opt);
   }
   if (!m.destination) throw new UsageError(`${field}/destination: is required`);
   const destination = m.destination.startsWith('/') ? m.destination : `/${m.destination}`;
   let source = m.source ?? '';
+  // Id-mapped (runtime-spec 1.2): the mount's own mappings, or with "idmap"/"ridmap" alone the
+  // container's; "ridmap" maps the submounts of a recursive bind too.
+  let idmap: MountStep['idmap'];
+  if (m.uidMappings?.length || m.gidMappings?.length || idmapOption) {
+    const uids = m.uidMappings?.length ? m.uidMappings : containerMaps.uidMappings;
+    const gids = m.gidMappings?.length ? m.gidMappings : containerMaps.gidMappings;
+    if (!bind) throw new UnsupportedError(`${field}: id-mapped mounts must be bind mounts (got type ${JSON.stringify(m.type)})`);
+    if (!uids?.length || !gids?.length) {
+      throw new UsageError(`${field}: an id-mapped mount needs uidMappings and gidMappings (its own, or the container's)`);
+    }
+    idmap = { uidMap: mapText(uids), gidMap: mapText(gids), recursive: idmapOption === 'ridmap' };
+  }
   if (bind) {
     if (!source) throw new UsageError(`${field}/source: a bind mount needs a source`);
     if (!isAbsolute(source)) source = join(bundle, source);
     const bindFlags = MS_BIND | (flags & MS_REC);
     return {
+      ...(idmap ? { idmap } : {}),
       destination,
       source,
       type: 'bind',

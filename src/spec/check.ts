@@ -75,12 +75,6 @@ export function checkConfig(spec: Spec, opts: CheckOptions = {}): void {
     );
   }
 
-  (spec.mounts ?? []).forEach((m, i) => {
-    // Id-mapped mounts map onto the container's user namespace, which we do not create.
-    if (m.uidMappings?.length) throw unsupported(`/mounts/${i}/uidMappings`, 'id-mapped mounts are not supported yet');
-    if (m.gidMappings?.length) throw unsupported(`/mounts/${i}/gidMappings`, 'id-mapped mounts are not supported yet');
-  });
-
   (linux.devices ?? []).forEach((d, i) => {
     if (d.type === 'p') return;
     if (d.major === undefined) throw fail(`/linux/devices/${i}/major`, `is required for a device of type "${d.type}"`);

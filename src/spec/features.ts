@@ -44,7 +44,7 @@ export function features(host: Pick<HostFacts, 'apparmor' | 'selinux'> = realHos
       apparmor: { enabled: host.apparmor },
       selinux: { enabled: host.selinux },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
+      mountExtensions: { idmap: { enabled: true } },
     },
   };
 }

@@ -76,14 +76,10 @@ export interface NamespaceInfo {
    */
   childFile: string;
   /**
-   * Whether this build honours the namespace. A config asking for an unsupported one is
-   * refused (check.ts) and `features` leaves it out:
-   *  - user: the runtime is a multi-threaded Node process, and a multi-threaded process can
-   *    neither unshare nor setns a user namespace; the id-mapping dance is not written yet.
-   *  - time: unshare(CLONE_NEWTIME) only places the caller's future children in the new
-   *    namespace, and our init execs the user's process instead of forking it, so the
-   *    process would stay in the host's time namespace. Honouring it needs the runtime to
-   *    unshare and write timens_offsets before it spawns the init; not wired up yet.
+   * Whether this build honours the namespace (a config asking for an unsupported one is
+   * refused by check.ts, and `features` leaves it out). All of them, since the init is a
+   * native single-threaded process that can unshare a user namespace and fork into new PID
+   * and time namespaces.
    */
   supported: boolean;
 }
@@ -95,9 +91,9 @@ export const NAMESPACES: Readonly<Record<LinuxNamespaceType, NamespaceInfo>> = {
   mount: { flag: CLONE_NEWNS, procFile: 'mnt', childFile: 'mnt', supported: true },
   ipc: { flag: CLONE_NEWIPC, procFile: 'ipc', childFile: 'ipc', supported: true },
   uts: { flag: CLONE_NEWUTS, procFile: 'uts', childFile: 'uts', supported: true },
-  user: { flag: CLONE_NEWUSER, procFile: 'user', childFile: 'user', supported: false },
+  user: { flag: CLONE_NEWUSER, procFile: 'user', childFile: 'user', supported: true },
   cgroup: { flag: CLONE_NEWCGROUP, procFile: 'cgroup', childFile: 'cgroup', supported: true },
-  time: { flag: CLONE_NEWTIME, procFile: 'time', childFile: 'time_for_children', supported: false },
+  time: { flag: CLONE_NEWTIME, procFile: 'time', childFile: 'time_for_children', supported: true },
 };
 
 export const NAMESPACE_TYPES = Object.keys(NAMESPACES) as LinuxNamespaceType[];
@@ -224,6 +220,8 @@ export const MOUNT_OPTION_NAMES: readonly string[] = [
   ...Object.keys(MOUNT_OPTIONS),
   ...Object.keys(PROPAGATION_OPTIONS),
   ...(RECURSIVE_MOUNT_OPTIONS_SUPPORTED ? Object.keys(RECURSIVE_MOUNT_OPTIONS) : []),
+  'idmap',
+  'ridmap',
 ].sort();
 
 // --- Capabilities -----------------------------------------------------------------------------

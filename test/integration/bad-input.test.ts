@@ -40,7 +40,7 @@ describe('bad config', () => {
   refused('negative uid', (c) => void (c.process.user.uid = -1), /config\.json: \/process\/user\/uid: must be >= 0/);
   refused('unknown namespace type', (c) => void c.linux.namespaces.push({ type: 'foo' }), /config\.json: \/linux\/namespaces\/6\/type: must be one of .*"foo"/);
   refused('empty args', (c) => void (c.process.args = []), /config\.json: \/process\/args: must NOT have fewer than 1 items/);
-  refused('user namespace', (c) => void c.linux.namespaces.push({ type: 'user' }), /user namespaces are not supported/);
+  refused('user namespace without id mappings', (c) => void c.linux.namespaces.push({ type: 'user' }), /\/linux\/uidMappings: a new user namespace needs uid mappings/);
   refused('hostname without a uts namespace', (c) => void (c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== 'uts')), /hostname.*uts namespace/);
   refused('missing rootfs', (c) => void (c.root.path = '/nonexistent/rootfs'), /config\.json: \/root\/path: \/nonexistent\/rootfs does not exist/);
   refused('missing executable', (c) => void (c.process.args = ['/bin/no-such-binary']), /no-such-binary/);

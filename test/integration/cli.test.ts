@@ -37,7 +37,8 @@ describe('spec and features', () => {
       assert.equal(r.status, 0, r.stderr);
       const f = validateFeatures(JSON.parse(r.stdout));
       assert.ok(f.linux?.namespaces?.includes('pid'));
-      assert.ok(!f.linux?.namespaces?.includes('user'), 'user namespaces are not offered while unsupported');
+      assert.ok(f.linux?.namespaces?.includes('user') && f.linux.namespaces.includes('time'), 'the native init makes user and time namespaces');
+      assert.equal(f.linux?.mountExtensions?.idmap?.enabled, true);
       assert.ok(f.mountOptions?.includes('rro'));
     } finally {
       assert.deepEqual(sb.cleanup(), []);

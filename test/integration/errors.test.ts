@@ -47,7 +47,7 @@ const cases: Case[] = [
     name: 'process.rlimits above the hard limit',
     noSysResource: true,
     edit: (c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: hardNofile() + 1 }]),
-    says: /process\.rlimits RLIMIT_NOFILE \(soft 1024, hard \d+\): setrlimit RLIMIT_NOFILE: Operation not permitted \(EPERM\)/,
+    says: /process\.rlimits RLIMIT_NOFILE \(soft 1024, hard \d+\): setrlimit: Operation not permitted \(EPERM\)/,
   },
   {
     name: 'process.capabilities the runtime does not hold',

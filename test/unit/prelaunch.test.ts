@@ -12,6 +12,8 @@ describe('prelaunch: parseLaunchArgs', () => {
     assert.deepEqual(parseLaunchArgs(['--root=/r', '--log', '/l', '--log-format', 'json', 'run', '-b', '/b', '-d', 'c1']), { bundle: '/b', preserveFds: 0 });
     assert.deepEqual(parseLaunchArgs(['--debug', 'create', 'c1', '--bundle=/b', '--preserve-fds', '2']), { bundle: '/b', preserveFds: 2 });
     assert.deepEqual(parseLaunchArgs(['run', '--keep', '--no-pivot', '--no-new-keyring', 'c1']), { bundle: '.', preserveFds: 0 });
+    // The console socket is connected by create() and handed to the init with its plan.
+    assert.deepEqual(parseLaunchArgs(['create', '--console-socket', '/s', 'c1']), { bundle: '.', preserveFds: 0 });
   });
 
   it('gives up on anything else', () => {
@@ -22,7 +24,6 @@ describe('prelaunch: parseLaunchArgs', () => {
       ['--version'],
       ['create'], // no id
       ['create', 'a', 'b'], // two positionals
-      ['create', '--console-socket', '/s', 'c1'], // the listener must see one connection only
       ['create', '--bundle'], // value missing
       ['create', '-b/b', 'c1'], // attached short value: commander's business
       ['create', '--help'],

@@ -48,8 +48,15 @@ describe('planMounts', () => {
     assert.equal(n!.recursiveAttr.clear, MOUNT_ATTR_RDONLY);
   });
 
-  it('refuses id-mapped mounts by name', () => {
-    assert.throws(() => planMounts([{ destination: '/x', source: '/s', options: ['bind', 'idmap'] }], '/b'), /\/mounts\/0\/options: "idmap"/);
+  it('id-mapped mounts: their own mappings, or the container\'s; binds only', () => {
+    const maps = { uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 200000, size: 10 }] };
+    const [own] = planMounts([{ destination: '/x', source: '/s', options: ['rbind', 'ridmap'], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }], '/b');
+    assert.deepEqual(own!.idmap, { uidMap: '0 1000 1\n', gidMap: '0 1000 1\n', recursive: true });
+    const [theirs] = planMounts([{ destination: '/x', source: '/s', options: ['bind', 'idmap'] }], '/b', undefined, maps);
+    assert.deepEqual(theirs!.idmap, { uidMap: '0 100000 65536\n', gidMap: '0 200000 10\n', recursive: false });
+    assert.equal(theirs!.data, '', 'idmap is not a filesystem option');
+    assert.throws(() => planMounts([{ destination: '/x', source: '/s', options: ['bind', 'idmap'] }], '/b'), /\/mounts\/0: an id-mapped mount needs uidMappings and gidMappings/);
+    assert.throws(() => planMounts([{ destination: '/x', type: 'tmpfs', source: 't', options: ['idmap'] }], '/b', undefined, maps), /\/mounts\/0: id-mapped mounts must be bind mounts/);
   });
 });
 

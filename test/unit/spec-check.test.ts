@@ -44,13 +44,13 @@ describe('checkConfig', () => {
     fails(spec((s) => s.linux.namespaces.push({ type: 'pid' })), ConfigError, 'config.json: /linux/namespaces/6/type: duplicate namespace "pid"');
   });
 
-  it('refuses user namespaces as unsupported', () => {
-    fails(
-      spec((s) => s.linux.namespaces.push({ type: 'user' })),
-      UnsupportedError,
-      'config.json: /linux/namespaces/6/type: user namespaces are not supported yet',
-    );
-    fails(spec((s) => s.linux.namespaces.push({ type: 'time' })), UnsupportedError, 'config.json: /linux/namespaces/6/type: time namespaces are not supported yet');
+  it('takes user and time namespaces (the native init makes them)', () => {
+    checkConfig(spec((s) => {
+      s.linux.namespaces.push({ type: 'user' }, { type: 'time' });
+      s.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+      s.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+      s.linux.timeOffsets = { monotonic: { secs: 10 } };
+    }), { host });
   });
 
   it('needs a user namespace for id mappings', () => {
@@ -147,11 +147,6 @@ describe('checkConfig', () => {
 
   it('refuses what this build cannot honour', () => {
     fails(spec((s) => (s.linux.intelRdt = { closID: 'x' })), UnsupportedError, 'config.json: /linux/intelRdt: Intel RDT is not supported');
-    fails(
-      spec((s) => (s.mounts[0].uidMappings = [{ containerID: 0, hostID: 0, size: 1 }])),
-      UnsupportedError,
-      'config.json: /mounts/0/uidMappings: id-mapped mounts are not supported yet',
-    );
     fails(
       spec((s) => (s.linux.seccomp = { defaultAction: 'SCMP_ACT_NOTIFY' })),
       UnsupportedError,

@@ -49,7 +49,8 @@ describe('features', () => {
     assert.equal(f.ociVersionMax, OCI_VERSION);
     assert.deepEqual(f.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
     assert.ok(f.mountOptions?.includes('nosuid') && f.mountOptions.includes('rslave'));
-    assert.equal(f.linux?.namespaces?.includes('user'), false);
+    assert.equal(f.linux?.namespaces?.includes('user'), true);
+    assert.equal(f.linux?.mountExtensions?.idmap?.enabled, true);
     assert.equal(f.linux?.capabilities?.length, 41);
     assert.equal(f.linux?.apparmor?.enabled, true);
     assert.equal(f.linux?.selinux?.enabled, false);

@@ -1,5 +1,5 @@
 import { create } from '../../container/create.js';
-import { intFlag, store, warn, type Globals } from '../globals.js';
+import { intFlag, rootless, store, warn, type Globals } from '../globals.js';
 
 export interface CreateFlags {
   bundle: string;
@@ -19,6 +19,7 @@ export function createRequest(id: string, o: CreateFlags, g: Globals) {
     noPivot: o.pivot === false,
     preserveFds: intFlag('--preserve-fds', o.preserveFds),
     systemdCgroup: g.systemdCgroup ?? false,
+    rootless: rootless(g),
   };
 }
 

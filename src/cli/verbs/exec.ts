@@ -6,7 +6,6 @@
 // process runs, pid file written; it is reparented to our parent's subreaper.
 // Our own failures exit 255, as runc's do, so that they are never mistaken for the process's
 // exit status.
-import { constants } from 'node:os';
 import { RuntimeError, UnsupportedError } from '../../errors.js';
 import { execInContainer } from '../../process/exec.js';
 import { attachTerminal, forwardSignals } from '../../process/terminal.js';
@@ -64,18 +63,16 @@ export default async function (id: string, command: string[], o: ExecOptions, g:
     throw e;
   }
   warn(g, started.warnings);
-  const { child, master } = started;
+  const { child, master, pid } = started;
   if (o.detach) {
     // Nothing of ours may stay between the process and our parent's subreaper.
     child.unref();
     process.exit(0);
   }
-  const exited = new Promise<number>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
-  });
+  const exited = started.wait();
   const send = (sig: NodeJS.Signals) => {
     try {
-      child.kill(sig);
+      process.kill(pid, sig);
     } catch {
       /* already gone */
     }

@@ -2,7 +2,6 @@
 // container, exiting with the process's status (128+signal when killed, as runc and shells).
 // With process.terminal in the foreground, we receive the pty master on a console socket of
 // our own and attach the caller's terminal to it (terminal.ts).
-import { constants } from 'node:os';
 import { create } from '../../container/create.js';
 import { remove, start } from '../../container/lifecycle.js';
 import { UsageError } from '../../errors.js';
@@ -28,11 +27,8 @@ export default async function (id: string, o: CreateFlags & { detach?: boolean; 
     }
     const { launched, warnings } = create(s, req);
     warn(g, warnings);
-    const exited = new Promise<number>((resolve) => {
-      launched.child.once('exit', (code, signal) => {
-        resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
-      });
-    });
+    // The container's process is our child (the init forks it with CLONE_PARENT).
+    const exited = launched.wait();
     let master = -1;
     try {
       // The init sent the master before reporting ready, so it is already queued.
