@@ -110,6 +110,8 @@ export interface InitConfig {
   userNamespace?: UserNamespacePlan;
   /** A new time namespace's offsets: /proc/self/timens_offsets text. */
   timeOffsets?: string;
+  /** The runtime is not root (rootless): nothing can be prepared with the host's privileges. */
+  unprivileged?: boolean;
   /** Whether the init gets a mount namespace of its own (false: runs in the host's, no rootfs work). */
   mountNamespace: boolean;
   /** MS_* propagation for "/" (default rslave, as runc). */

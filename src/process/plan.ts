@@ -34,6 +34,10 @@ export function buildInitConfig(spec: Spec, ctx: PlanContext, warnings: string[]
   const mountNamespace = has('mount');
   const mounts = planMounts(spec.mounts, ctx.bundle, linux.mountLabel, linux);
   if (has('user')) checkUserNamespaceMounts(mounts, has);
+  if (ctx.unprivileged) {
+    const i = mounts.findIndex((m) => m.idmap);
+    if (i >= 0) throw new UnsupportedError(`config.json: /mounts/${i}: an id-mapped mount needs a privileged runtime (a user namespace with those maps)`);
+  }
   const process = planProcess(spec.process!, warnings);
   if (process.terminal && !ctx.consoleSocket) {
     throw new UsageError('process.terminal is true: a --console-socket is needed to receive the terminal');
@@ -52,6 +56,7 @@ export function buildInitConfig(spec: Spec, ctx: PlanContext, warnings: string[]
     namespaces,
     ...(userNamespace ? { userNamespace } : {}),
     ...(created('time') && linux.timeOffsets ? { timeOffsets: planTimeOffsets(linux.timeOffsets) } : {}),
+    ...(ctx.unprivileged ? { unprivileged: true } : {}),
     mountNamespace,
     rootfsPropagation: planRootPropagation(linux.rootfsPropagation),
     rootReadonly: spec.root?.readonly ?? false,

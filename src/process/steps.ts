@@ -149,12 +149,18 @@ export function createPlan(cfg: InitConfig, fds: CreateFds = {}, host: HostView 
   const consoleSlot = fds.console !== undefined ? p.passFd(fds.console) : undefined;
   // Id-mapped mounts: detached copies made while we still hold the host's privileges, moved
   // into place inside the container's mount namespace later.
+  // Bind sources as detached trees, made while we still hold the host's privileges and view,
+  // moved into place inside the container's mount namespace later: the id-mapped ones, and in
+  // a user namespace every bind (its root may not reach the source, and a mount of another
+  // namespace cannot be bound from there). An unprivileged runtime has no such privileges:
+  // its binds are its own files, reachable from inside.
   const trees = new Map<MountStep, number>();
   cfg.mounts.forEach((m, i) => {
-    if (!m.idmap) return;
-    ctx(`mounts[${i}] ${m.source} on ${m.destination} (id-mapped)`);
+    if (!m.idmap && !(userns && m.bind && !cfg.unprivileged)) return;
+    ctx(`mounts[${i}] ${m.source} on ${m.destination}${m.idmap ? ' (id-mapped)' : ''}`);
     const slot = p.newSlot();
-    p.op('IDMAP_TREE').u32(slot).str(m.source).u32(m.idmap.recursive ? 1 : 0).str(m.idmap.uidMap).str(m.idmap.gidMap);
+    const recursive = ((m.flags & MS_REC) !== 0 ? 1 : 0) | (m.idmap?.recursive ? 2 : 0);
+    p.op('CLONE_TREE').u32(slot).str(m.source).u32(recursive).str(m.idmap?.uidMap ?? '').str(m.idmap?.gidMap ?? '');
     trees.set(m, slot);
   });
 
@@ -256,6 +262,13 @@ function namespaceSteps(p: Plan, cfg: InitConfig): void {
     if (!ns) continue;
     ctx(`linux.namespaces ${type} path ${ns.path}`);
     p.op('SETNS_PATH').str(ns.path!).u32(NAMESPACES[type].flag);
+    if (type === 'user') {
+      // Root in the namespace joined (our host ids are not mapped there): what we create next
+      // (mount points, device files) is then owned by its root, as in runc's stage 2.
+      ctx(`linux.namespaces user path ${ns.path}: become root in it`);
+      p.op('SETRESGID').u32(0);
+      p.op('SETRESUID').u32(0);
+    }
   }
   if (cfg.userNamespace) {
     const u = cfg.userNamespace;
@@ -289,12 +302,22 @@ function namespaceSteps(p: Plan, cfg: InitConfig): void {
   }
 }
 
-function mountSteps(p: Plan, cfg: InitConfig, m: MountStep, i: number, root: number, tree: number | undefined, userns: boolean, host: HostView): void {
+function mountSteps(
+  p: Plan,
+  cfg: InitConfig,
+  m: MountStep,
+  i: number,
+  root: number,
+  tree: number | undefined,
+  userns: boolean,
+  host: HostView,
+): void {
   const what = `mounts[${i}] ${m.source || m.type} on ${m.destination}`;
   p.op('CONTEXT').str(what);
   if (m.type === 'cgroup' || m.type === 'cgroup2') {
     cgroupViewSteps(p, cfg, m, root, host);
   } else if (tree !== undefined) {
+    // (A detached tree always comes up without the flags: REMOUNT_IN_ROOT below sets them.)
     const isDir = host.sourceIsDir(m.source);
     if (isDir === undefined) throw new RuntimeError(`${what}: bind source ${m.source} does not exist`);
     p.op('MOVE_MOUNT_IN_ROOT').u32(tree).u32(root).str(m.destination).u32(isDir ? CREATE.dir : CREATE.file);
@@ -305,7 +328,7 @@ function mountSteps(p: Plan, cfg: InitConfig, m: MountStep, i: number, root: num
   } else {
     p.op('MOUNT_IN_ROOT').u32(root).str(m.destination).u32(CREATE.dir).str(m.source || m.type).str(m.type).i64(m.flags).str(m.data);
   }
-  if ((m.bind || tree !== undefined) && m.remountFlags) {
+  if (m.bind && m.remountFlags) {
     // The flags of a bind mount take a remount, which replaces all of them: carry over what
     // the mount already has (nosuid/nodev of the source; in a user namespace, locked flags).
     p.op('REMOUNT_IN_ROOT').u32(root).str(m.destination).i64(MS_BIND | m.remountFlags).i64(KEEP_BASIC | (userns ? KEEP_ATIME : 0));

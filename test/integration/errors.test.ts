@@ -118,3 +118,23 @@ describe('every error names what failed', () => {
     assert.match(r.stderr, /process\.oomScoreAdj -998: write \/proc\/self\/oom_score_adj: Permission denied \(EACCES\)/);
   }));
 });
+
+// runc's order: credentials, capabilities and no_new_privs are applied before the init
+// reports ready, so what the host cannot grant fails `create` — not `start`, with a stopped
+// container and a line on the container's stderr (what docker 20.10 `run --privileged` showed).
+describe('a capability the host cannot grant fails create', () => {
+  const caps = (c: Config) => {
+    for (const set of ['bounding', 'effective', 'permitted']) c.process.capabilities[set].push('CAP_SYS_RESOURCE');
+  };
+  for (const rt of [RUNC, OURS]) {
+    it(rt.name, { skip: (!haveSetpriv && 'setpriv (util-linux) is not installed') || (rt === RUNC && !haveRunc() && 'runc is not installed') }, withSandbox(withoutSysResource(rt), (sb) => {
+      const config = baseConfig(['true']);
+      caps(config);
+      const id = sb.track(uniqueId('capcreate'));
+      const r = sb.run(['create', '-b', sb.bundle(config), id], { detached: true });
+      assert.notEqual(r.status, 0, 'create fails');
+      assert.equal(sb.state(id), null, 'and leaves no container');
+      if (rt === OURS) assert.match(r.stderr, /process\.capabilities\.permitted: CAP_SYS_RESOURCE not held by the runtime: capset: Operation not permitted/);
+    }));
+  }
+});

@@ -44,6 +44,18 @@ describe('resources', () => {
     }));
   }
 
+  // The exec'd process is the only thing of ours that joins the container's cgroup: the native
+  // init forks it into the cgroup single-threaded (a Node helper's threads used to count).
+  it('exec works under pids.limit 2 with the init running: only the new process counts', withSandbox(OURS, (sb) => {
+    const config = baseConfig(['sleep', '1000']);
+    config.linux.resources.pids = { limit: 2 };
+    const id = sb.track(uniqueId('execpids'));
+    assert.equal(sb.run(['run', '-d', '-b', sb.bundle(config), id], { detached: true }).status, 0);
+    const r = sb.run(['exec', id, 'echo', 'hi']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'hi\n');
+  }));
+
   it('pids.limit 5 stops a fork bomb at 5', withSandbox(OURS, (sb) => {
     const config = baseConfig(['sleep', '1000']);
     config.linux.resources.pids = { limit: 5 };

@@ -124,7 +124,7 @@ enum op {
   OP_WAIT_FIFO = 46,
   OP_EXEC = 47,
   OP_RESET_SIGNALS = 48,
-  OP_IDMAP_TREE = 49,
+  OP_CLONE_TREE = 49,
   OP_MOVE_MOUNT_IN_ROOT = 50,
   OP_RECORD_MOUNT = 51,
   OP_OPEN_IN_ROOT = 52,
@@ -755,6 +755,8 @@ static int userns_with_maps(const char *uidmap, const char *gidmap) {
   pid_t pid = fork();
   if (pid < 0) fail("fork");
   if (pid == 0) {
+    close(ready[0]);
+    close(hold[1]);
     char c = unshare(CLONE_NEWUSER) == 0 ? 'u' : 'e';
     write_all(ready[1], &c, 1);
     read(hold[0], &c, 1);
@@ -1132,17 +1134,23 @@ static void run(void) {
     case OP_RESET_SIGNALS:
       reset_signals();
       break;
-    case OP_IDMAP_TREE: {
+    case OP_CLONE_TREE: {
+      /* A detached copy of a bind source (open_tree OPEN_TREE_CLONE), id-mapped when maps are
+       * given: made now, as the runtime's user in its mount namespace, and moved into the
+       * container's mount namespace later (MOVE_MOUNT_IN_ROOT) — a user namespace's root may
+       * not reach the source, and a mount of another namespace cannot be bound directly. */
       uint32_t slot = u32();
       const char *src = str();
-      uint32_t recursive = u32();
+      uint32_t recursive = u32(); /* bit 0: the submounts too (rbind); bit 1: id-map them too (ridmap) */
       const char *uidmap = str(), *gidmap = str();
-      int ns = userns_with_maps(uidmap, gidmap);
-      int tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+      int tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((recursive & 1) ? AT_RECURSIVE : 0));
       if (tree < 0) fail("open_tree %s", src);
-      struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns};
-      if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0) fail("id-map %s", src);
-      close(ns);
+      if (*uidmap) {
+        int ns = userns_with_maps(uidmap, gidmap);
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns};
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | ((recursive & 2) ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0) fail("id-map %s", src);
+        close(ns);
+      }
       set_slot(slot, tree);
       break;
     }

@@ -86,7 +86,7 @@ export const OPS = {
   WAIT_FIFO: [46, 'u32 fifo slot'],
   EXEC: [47, 'strs argv: execve of LOOKUP\'s path'],
   RESET_SIGNALS: [48, ''],
-  IDMAP_TREE: [49, 'u32 slot, str source, u32 recursive, str uid_map, str gid_map: a detached id-mapped copy of source'],
+  CLONE_TREE: [49, 'u32 slot, str source, u32 recursive (1: submounts, 2: id-map them too), str uid_map, str gid_map: a detached copy of source, id-mapped if maps'],
   MOVE_MOUNT_IN_ROOT: [50, 'u32 tree slot, u32 root slot, str dest, u32 create'],
   RECORD_MOUNT: [51, 'u32 root slot, str dest: REPORT "mount <id> <host path>"'],
   OPEN_IN_ROOT: [52, 'u32 slot, u32 root slot, str path (O_PATH)'],
@@ -112,7 +112,7 @@ export class Plan {
     return this.fds.length - 1;
   }
 
-  /** A slot the init fills itself (OPEN, IDMAP_TREE, OPEN_IN_ROOT). */
+  /** A slot the init fills itself (OPEN, CLONE_TREE, OPEN_IN_ROOT). */
   newSlot(): number {
     if (this.nextSlot >= MAX_SLOTS) throw new RangeError(`plan: more than ${MAX_SLOTS} slots`);
     return this.nextSlot++;
