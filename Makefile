@@ -71,8 +71,9 @@ test-containerd: build rootfs
 	src/build/containerd-deps.sh
 	$(NODE) --test --test-concurrency=1 --test-timeout=600000 build/test/clients/
 
-# The cgroup tests on a pure cgroup v2 kernel: a throwaway VM from ../shared/tools (about a
-# minute). A user's clone has no ../shared: then the target says so and succeeds.
+# The cgroup tests, and the native init's namespaces and exec, on a pure cgroup v2 kernel: a
+# throwaway VM from ../shared/tools (about five minutes). A user's clone has no ../shared:
+# then the target says so and succeeds.
 CGROUP2_VM := ../shared/tools/run-in-cgroup2-vm
 .PHONY: test-cgroup2
 test-cgroup2: build rootfs
@@ -81,4 +82,5 @@ test-cgroup2: build rootfs
 	  exit 0; \
 	fi; \
 	$(CGROUP2_VM) $(CURDIR) -- node --test --test-concurrency=1 build/test/unit/cgroups.test.js \
-	  build/test/integration/cgroups.test.js build/test/integration/resources.test.js build/test/integration/lifecycle.test.js
+	  build/test/integration/cgroups.test.js build/test/integration/resources.test.js build/test/integration/lifecycle.test.js \
+	  build/test/integration/userns.test.js build/test/integration/no-mount-ns.test.js build/test/integration/exec.test.js
