@@ -115,7 +115,8 @@ export function emulateDevices(rules: LinuxDeviceCgroup[]): DeviceState {
 
   const exceptions = [...exc.values()]
     .map((e) => ({ allow: !defaultAllow, type: e.type, major: e.major, minor: e.minor, access: canonicalAccess(e.access) }))
-    .sort((a, b) => a.type.localeCompare(b.type) || a.major - b.major || a.minor - b.minor);
+    // (Not localeCompare: its first call loads ICU's collation, ~7 ms of every create.)
+    .sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0) || a.major - b.major || a.minor - b.minor);
   return { defaultAllow, exceptions };
 }
 

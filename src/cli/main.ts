@@ -9,10 +9,6 @@ import { trace } from '../trace.js';
 import { Command, Option } from 'commander';
 import { UnsupportedError, UsageError } from '../errors.js';
 import { defaultRoot, fail, type Globals } from './globals.js';
-import { prelaunch } from '../process/prelaunch.js';
-
-// create/run: the init's Node start-up begins now, under everything below (prelaunch.ts).
-prelaunch();
 
 const program = new Command('mydocker-runc');
 program

@@ -14,9 +14,8 @@ import { mkfifo, writeFile } from '../kernel/files.js';
 import { connectConsoleSocket } from '../process/console.js';
 import { waitReadableWarm, warmCgroupLock } from '../process/cgroup-warm.js';
 import type { InitConfig, UserNamespacePlan } from '../process/init-config.js';
-import { abandon, launchInit, type LaunchOptions, type Launched } from '../process/launch.js';
+import { abandon, launchInit, reapLauncher, type LaunchOptions, type Launched } from '../process/launch.js';
 import { receiveFrame, sendContinue, sendPlan } from '../process/native/protocol.js';
-import { takePrelaunched } from '../process/prelaunch.js';
 import { buildInitConfig, type CreateOptions } from '../process/plan.js';
 import { createPlan } from '../process/steps.js';
 import { loadBundle } from '../spec/bundle.js';
@@ -92,10 +91,9 @@ export function create(store: Store, req: CreateRequest): Created {
   let launched: Launched | undefined;
   let consoleFd = -1;
   try {
-    // The init first: its start-up overlaps our cgroup and plan work below. Usually main.ts
-    // already spawned it with these very options (prelaunch.ts).
+    // The init first: its start-up (a millisecond) overlaps our cgroup and plan work below.
     const launch: LaunchOptions = { stdio: req.stdio ?? [0, 1, 2], preserveFds: req.preserveFds ?? 0 };
-    launched = takePrelaunched(launch) ?? launchInit(launch);
+    launched = launchInit(launch);
     trace('create: init spawned');
     // The launcher's pid until the container's process exists: a runtime killed meanwhile
     // leaves something `delete --force` can find.
@@ -106,8 +104,12 @@ export function create(store: Store, req: CreateRequest): Created {
     // runc's default device rules (null, zero, tty, ptmx, pts...) follow the config's own, as
     // runc always adds them: without them /dev/null or the console's pty cannot be opened.
     cgroups.create({ ...resources, devices: withDefaultDevices(resources.devices, config.linux?.devices) });
+    trace('create: cgroups made');
     // What create() made and where, so that later commands find (and delete removes) exactly that.
     state.cgroup = cgroups.record();
+    // Start warming the cgroup migration lock now (cgroup-warm.ts): its grace period passes
+    // while we write the plan, so the init's join finds it warm.
+    warmCgroupLock();
     dir.write(state);
     const fifo = store.fifoPath(id);
     mkfifo(fifo, 0o622);
@@ -115,13 +117,14 @@ export function create(store: Store, req: CreateRequest): Created {
     chmodSync(fifo, 0o622);
     if (config.process.terminal && req.consoleSocket) consoleFd = connectConsoleSocket(req.consoleSocket);
 
+    trace('create: fifo made');
     const initConfig = buildInitConfig(
       config,
       { ...req, id, bundle, rootfs, fifoPath: fifo, ...(rootless ? {} : { cgroups }), unprivileged },
       warnings,
     );
     const plan = createPlan(initConfig, consoleFd >= 0 ? { console: consoleFd } : {});
-    trace('create: cgroups made, init planned');
+    trace('create: init planned');
     // Warm the cgroup migration lock for the init's join while it works (cgroup-warm.ts); not
     // earlier: a warming write holds cgroup_mutex through its grace period, which would stall
     // our own cgroup creation above.
@@ -174,6 +177,7 @@ function converse(
     if (f.type === 'error') throw new RuntimeError(f.message);
     if (f.type === 'pid') {
       launched.pid = f.pid;
+      reapLauncher(launched);
       recordPid(state, f.pid);
       save(state);
     } else if (f.type === 'sync' && f.tag === 'userns') {

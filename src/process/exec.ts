@@ -12,7 +12,6 @@
 //
 // Which process runs: `--process process.json` as given (validated by the spec layer), or the
 // container's own config.json process with the command and flags applied as runc does.
-import type { ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, readFileSync, statSync } from 'node:fs';
 import { cgroupManager } from '../cgroups/index.js';
 import { load } from '../container/lifecycle.js';
@@ -28,7 +27,7 @@ import type { Process, Spec } from '../spec/generated/types.js';
 import { parseJson, validateProcess } from '../spec/validate.js';
 import { waitReadableWarm, warmCgroupLock } from './cgroup-warm.js';
 import { connectConsoleSocket, receiveMasterFrom } from './console.js';
-import { abandon, launchInit, type Launched } from './launch.js';
+import { abandon, launchInit, reapLauncher, type Launched, type LauncherHandle } from './launch.js';
 import { receiveFrame, sendPlan } from './native/protocol.js';
 import { planProcess } from './plan.js';
 import { EXEC_JOIN_ORDER, execPlan } from './steps.js';
@@ -65,7 +64,7 @@ export interface ExecRequest {
 
 export interface ExecStarted {
   /** The launcher (it has exited by now: the new process is `pid`, our child). */
-  child: ChildProcess;
+  child: LauncherHandle;
   /** Host pid of the new process. */
   pid: number;
   /** Its exit status (128+signal when killed), while we are still its parent. */
@@ -187,7 +186,10 @@ function awaitExec(l: Launched): void {
       throw new RuntimeError('exec: the helper exited before starting the process');
     }
     if (f.type === 'error') throw new RuntimeError(f.message);
-    if (f.type === 'pid') l.pid = f.pid;
+    if (f.type === 'pid') {
+      l.pid = f.pid;
+      reapLauncher(l);
+    }
     else if (f.type === 'report' && f.tag === 'exec') reported = true;
     else throw new RuntimeError(`exec protocol: unexpected ${f.type}`);
   }

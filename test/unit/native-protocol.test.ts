@@ -45,3 +45,13 @@ describe('native protocol', () => {
     assert.deepEqual(p.fds, [7, 9]);
   });
 });
+
+describe('native protocol: i64', () => {
+  it('writes numbers and bigints as the same little-endian two\'s complement', () => {
+    for (const v of [0, 1, -1, 2 ** 31, -(2 ** 31) - 1, 2 ** 32 + 5, -(2 ** 40) + 3, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]) {
+      const a = new Plan().i64(v).finish().readBigInt64LE(0);
+      assert.equal(a, BigInt(v), String(v));
+    }
+    assert.equal(new Plan().i64(0xffffffffffffffffn).finish().readBigInt64LE(0), -1n);
+  });
+});

@@ -24,9 +24,8 @@ export function createRequest(id: string, o: CreateFlags, g: Globals) {
 }
 
 export default function (id: string, o: CreateFlags, g: Globals): number {
-  const { launched, warnings } = create(store(g), createRequest(id, o, g));
+  const { warnings } = create(store(g), createRequest(id, o, g));
   warn(g, warnings);
-  launched.child.unref();
   // The init must outlive us and be reparented to our parent's subreaper (containerd's shim):
   // exit now, without waiting for anything that could hold it.
   process.exit(0);

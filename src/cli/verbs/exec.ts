@@ -63,12 +63,9 @@ export default async function (id: string, command: string[], o: ExecOptions, g:
     throw e;
   }
   warn(g, started.warnings);
-  const { child, master, pid } = started;
-  if (o.detach) {
-    // Nothing of ours may stay between the process and our parent's subreaper.
-    child.unref();
-    process.exit(0);
-  }
+  const { master, pid } = started;
+  // Nothing of ours may stay between the process and our parent's subreaper.
+  if (o.detach) process.exit(0);
   const exited = started.wait();
   const send = (sig: NodeJS.Signals) => {
     try {

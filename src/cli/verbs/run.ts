@@ -27,8 +27,6 @@ export default async function (id: string, o: CreateFlags & { detach?: boolean; 
     }
     const { launched, warnings } = create(s, req);
     warn(g, warnings);
-    // The container's process is our child (the init forks it with CLONE_PARENT).
-    const exited = launched.wait();
     let master = -1;
     try {
       // The init sent the master before reporting ready, so it is already queued.
@@ -41,10 +39,9 @@ export default async function (id: string, o: CreateFlags & { detach?: boolean; 
     } finally {
       listener?.close();
     }
-    if (o.detach) {
-      launched.child.unref();
-      process.exit(0);
-    }
+    if (o.detach) process.exit(0);
+    // The container's process is our child (the init forks it with CLONE_PARENT).
+    const exited = launched.wait();
     // Signals a shell would deliver to its foreground job go to the container's process.
     const send = (sig: NodeJS.Signals) => {
       try {
@@ -66,7 +63,10 @@ export default async function (id: string, o: CreateFlags & { detach?: boolean; 
     }
     if (!o.keep) warn(g, remove(s, id, true));
     trace('run: deleted');
-    return status;
+    // Done: exit now rather than when the event loop drains (a cgroup-warming write may still
+    // be waiting out an RCU grace period in the threadpool: ~10 ms for nothing). Our output
+    // is written synchronously, so nothing is lost.
+    return process.exit(status);
   } finally {
     listener?.close();
   }

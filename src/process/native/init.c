@@ -546,13 +546,23 @@ static void op_console(int sock, uint32_t rows, uint32_t cols, int mount_console
   close(slave);
 }
 
+/* Every signal at its default, none blocked: what we were started with must not reach the
+ * container's process (ignored dispositions survive execve). glibc's posix_spawn hands its
+ * children its own internal signals (32, 33) ignored, and refuses to touch them itself: the
+ * raw rt_sigaction does. */
 static void reset_signals(void) {
   sigset_t all;
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, NULL);
-  for (int sig = 1; sig < NSIG; sig++) {
-    if (sig == SIGKILL || sig == SIGSTOP || (sig >= 32 && sig < SIGRTMIN)) continue;
-    signal(sig, SIG_DFL);
+  struct {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+  } dfl = {SIG_DFL, 0, NULL, 0};
+  for (int sig = 1; sig <= 64; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
   }
 }
 

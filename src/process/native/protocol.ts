@@ -133,7 +133,11 @@ export class Plan {
 
   i64(v: number | bigint): this {
     const b = Buffer.alloc(8);
-    b.writeBigInt64LE(BigInt.asIntN(64, BigInt(v)));
+    if (typeof v === 'number' && Number.isSafeInteger(v)) {
+      // Two 32-bit halves: BigInt arithmetic costs milliseconds on a cold start.
+      b.writeInt32LE(Math.floor(v / 0x100000000), 4);
+      b.writeUInt32LE(((v % 0x100000000) + 0x100000000) % 0x100000000, 0);
+    } else b.writeBigInt64LE(BigInt.asIntN(64, BigInt(v)));
     this.parts.push(b);
     this.line.push(String(v));
     return this;
