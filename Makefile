@@ -58,6 +58,7 @@ bench: build rootfs
 
 install: build
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc
+	ln -sf $(CURDIR)/dist/mydocker.js $(PREFIX)/bin/mydocker
 
 clean:
 	rm -rf build dist .cache $(ROOTFS)

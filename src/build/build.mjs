@@ -118,10 +118,11 @@ await Promise.all([
       cli: join(root, 'src/cli/main.ts'),
       init: join(root, 'src/process/init-main.ts'),
       'exec-init': join(root, 'src/process/exec-init-main.ts'),
+      mydocker: join(root, 'src/mydocker/cli/main.ts'),
     },
     plugins: [validatorsApart, lazyChildProcess],
   }),
   esbuild.build({ ...dist, entryPoints: { validators: join(root, 'src/spec/generated/validators.js') } }),
 ]);
 writeFileSync(join(root, 'dist/package.json'), '{ "type": "commonjs" }\n');
-chmodSync(join(root, 'dist/mydocker-runc.js'), 0o755);
+for (const bin of ['mydocker-runc.js', 'mydocker.js']) chmodSync(join(root, 'dist', bin), 0o755);

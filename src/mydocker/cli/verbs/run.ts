@@ -1,0 +1,45 @@
+// `run`: create + start, then -d prints the id, or the container runs in the foreground and
+// its exit status is ours (--rm removes it afterwards).
+import { cleanupContainer, createContainer, removeContainer, startContainer } from '../../containers/lifecycle.js';
+import type { RunFlags } from '../../containers/options.js';
+import { liveState } from '../../containers/status.js';
+import { InputError } from '../../errors.js';
+import { resolveRunTarget } from '../../images/resolve.js';
+import { foreground } from '../foreground.js';
+import { engineFor, type Globals } from '../globals.js';
+
+export default async function (imageArg: string, command: string[], o: RunFlags, g: Globals): Promise<number> {
+  const engine = engineFor(g);
+  if (o.interactive && o.tty && !o.detach && !process.stdin.isTTY) throw new InputError('the input device is not a TTY (drop -t, or run from a terminal)');
+  const target = resolveRunTarget(engine, imageArg, command);
+  const { record } = createContainer(engine, target.imageRef, target.image, target.command, o);
+  const id = record.Id;
+  if (o.detach) {
+    try {
+      const { monitor } = await startContainer(engine, id);
+      monitor.release();
+    } catch (e) {
+      if (o.rm) await removeContainer(engine, id, { force: true, volumes: true });
+      throw e;
+    }
+    process.stdout.write(`${id}\n`);
+    return 0;
+  }
+  const session = foreground(engine, id, { stdin: !!o.interactive, tty: !!o.tty });
+  try {
+    try {
+      await startContainer(engine, id, { beforeStart: (m) => session.beforeStart(m) });
+    } catch (e) {
+      if (o.rm) await removeContainer(engine, id, { force: true, volumes: true });
+      throw e;
+    }
+    await session.done();
+  } finally {
+    session.close();
+  }
+  // The monitor's exit file is written: record it (its own cleanup may race us; both are fine).
+  const code = liveState(engine, engine.containers.read(id)).ExitCode;
+  if (o.rm) await removeContainer(engine, id, { force: true, volumes: true });
+  else cleanupContainer(engine, id);
+  return code;
+}
