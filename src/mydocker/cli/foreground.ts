@@ -13,6 +13,11 @@ export interface ForegroundOptions {
   tty: boolean;
 }
 
+/** Our terminal's size, for a container's terminal to start with (-t in the foreground). */
+export function terminalSize(): { height: number; width: number } | undefined {
+  return process.stdout.isTTY && process.stdout.rows > 0 ? { height: process.stdout.rows, width: process.stdout.columns } : undefined;
+}
+
 export interface Session {
   /** Called by startContainer once the monitor has created the container, before start. */
   beforeStart(monitor: Monitor): void;

@@ -12,7 +12,7 @@ import type { Globals } from './globals.js';
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function fail(e: unknown, g?: Globals): void {
-  if (g?.debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  if ((g?.debug || process.env.MYDOCKER_DEBUG) && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
   process.stderr.write(`mydocker: ${errorLine(e)}\n`);
   process.exitCode = e instanceof CommandError ? e.exitCode : 125;
 }

@@ -2,7 +2,9 @@
 // exit, remove. Every step is ordered so that a mydocker killed at any point leaves something
 // the next command (or `rm -f`) can finish: the record is written before what it describes is
 // made, cleanup is idempotent, and removal unmounts before it deletes.
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { ensureInRoot, openRoot, resolveInRoot } from '../../rootfs/safe-path.js';
+import { flock, LOCK_EX, LOCK_SH, O_CLOEXEC, O_CREAT, O_RDONLY, open } from '../../kernel/files.js';
 import { join } from 'node:path';
 import { parseSignal } from '../../spec/tables.js';
 import type { Engine } from '../engine.js';
@@ -104,6 +106,8 @@ function resolveVolume(engine: Engine, rec: ContainerRecord, m: MountPoint): Mou
 export interface StartOptions {
   /** Connect to the output (and stdin) before the process starts (foreground run, start -a). */
   beforeStart?: (monitor: Monitor) => void;
+  /** The terminal's size at start (-t in the foreground); later changes go through conmon. */
+  consoleSize?: { height: number; width: number };
 }
 
 export interface Started {
@@ -140,12 +144,14 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     writeInPlace(files.resolvConf, resolvConfText(hostNet));
 
     const user = resolveUser(dirs.merged, rec.Config.User || '');
+    if (rec.Config.WorkingDir) ensureWorkdir(dirs.merged, rec.Config.WorkingDir, user.uid, user.gid);
     const mounts: ResolvedMount[] = rec.Mounts.map((m) => {
       if (m.Type === 'bind') ensureBindSource(m);
       return { source: m.Source, destination: m.Destination, rw: m.RW, propagation: m.Propagation };
     });
     const devices = rec.HostConfig.Devices.map((d) => ({ device: statDevice(d.PathOnHost), containerPath: d.PathInContainer, permissions: d.CgroupPermissions }));
     const spec = buildSpec(rec, { rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices });
+    if (rec.Config.Tty && opts.consoleSize) spec.process!.consoleSize = opts.consoleSize;
     writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
 
     rmSync(join(exitDir(engine, id), id), { force: true });
@@ -221,6 +227,26 @@ function failStart(engine: Engine, rec: ContainerRecord, message: string): void 
   engine.containers.write(rec);
 }
 
+/** docker makes a missing working directory (owned by the container's user), inside the rootfs. */
+function ensureWorkdir(rootfs: string, dir: string, uid: number, gid: number): void {
+  const root = openRoot(rootfs);
+  try {
+    const existing = resolveInRoot(root, dir);
+    if (existing !== null) {
+      closeSync(existing);
+      return;
+    }
+    const fd = ensureInRoot(root, dir, false, `--workdir ${dir}`);
+    try {
+      chownSync(`/proc/self/fd/${fd}`, uid, gid);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    closeSync(root);
+  }
+}
+
 function ensureBindSource(m: MountPoint): void {
   // docker -v creates a missing host directory; it never replaces anything that exists.
   try {
@@ -261,12 +287,42 @@ function finishPreviousRun(engine: Engine, rec: ContainerRecord): void {
   unmountRootfs(engine.containers.path(rec.Id));
 }
 
+const ATTACH_LOCK = 'attach.lock';
+
+/**
+ * A foreground client (`run` without -d, `start -a`) holds this shared lock on its container
+ * until it has read the exit status and done its own cleanup (or --rm removal). conmon's
+ * cleanup command waits for it, so it can never remove a --rm container under a client that
+ * still has to report its exit code; a client that dies releases it with its fds.
+ */
+export function holdAttachLock(engine: Engine, id: string): () => void {
+  const fd = open(join(engine.containers.path(id), ATTACH_LOCK), O_RDONLY | O_CREAT | O_CLOEXEC, 0o600);
+  flock(fd, LOCK_SH, ATTACH_LOCK);
+  return () => closeSync(fd);
+}
+
+function waitForClients(engine: Engine, id: string): void {
+  let fd: number;
+  try {
+    fd = open(join(engine.containers.path(id), ATTACH_LOCK), O_RDONLY | O_CLOEXEC);
+  } catch {
+    return; // never attached
+  }
+  try {
+    flock(fd, LOCK_EX, ATTACH_LOCK);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * After the container's process exited (conmon's exit command, a foreground run, stop, rm):
  * record the exit, release the runtime's state and cgroup and the mounts; with --rm, remove
  * the container. Idempotent, and a no-op while the container still runs.
  */
-export function cleanupContainer(engine: Engine, id: string): void {
+export function cleanupContainer(engine: Engine, id: string, opts: { waitForClients?: boolean } = {}): void {
+  // The monitor's command: let a foreground client finish first (it reports the exit code).
+  if (opts.waitForClients) waitForClients(engine, id);
   const unlock = engine.containers.lock(id);
   if (!unlock) return;
   try {

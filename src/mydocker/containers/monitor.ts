@@ -24,6 +24,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, constants, createReadStream, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, SHUT_WR, shutdown, socket, SOCK_CLOEXEC, SOCK_SEQPACKET } from '../../kernel/socket.js';
+import { dupCloexec } from '../../kernel/process.js';
 import { MydockerError } from '../errors.js';
 
 export interface MonitorOptions {
@@ -186,8 +187,16 @@ export function attach(socketDir: string, shortId: string, out: (stream: 'stdout
     closeSync(fd);
     throw new MydockerError(`attach: ${(e as Error).message}`);
   }
-  let closed = false;
-  const input = createReadStream('', { fd, autoClose: false, highWaterMark: 65536 });
+  // The read stream owns `fd` (and closes it at EOF); writes go through a duplicate of our own,
+  // so a write can never land on a number the stream has closed and the process reused.
+  let wfd = -1;
+  try {
+    wfd = dupCloexec(fd);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  const input = createReadStream('', { fd, highWaterMark: 65536 });
   const ended = new Promise<void>((resolve) => {
     input.on('end', () => resolve());
     input.on('error', () => resolve());
@@ -201,31 +210,21 @@ export function attach(socketDir: string, shortId: string, out: (stream: 'stdout
     if (kind === STDOUT) out('stdout', data);
     else if (kind === STDERR) out('stderr', data);
   });
-  const closeFd = () => {
-    if (closed) return;
-    closed = true;
-    try {
-      closeSync(fd);
-    } catch {
-      /* already closed */
-    }
-  };
-  void ended.then(closeFd);
   return {
     write(data: Buffer) {
-      if (closed) return;
+      if (wfd < 0) return;
       for (let off = 0; off < data.length; off += CHUNK) {
         try {
-          writeSync(fd, data, off, Math.min(CHUNK, data.length - off));
+          writeSync(wfd, data, off, Math.min(CHUNK, data.length - off));
         } catch {
           return; // conmon went away: the container has exited
         }
       }
     },
     closeStdin() {
-      if (closed) return;
+      if (wfd < 0) return;
       try {
-        shutdown(fd, SHUT_WR);
+        shutdown(wfd, SHUT_WR);
       } catch {
         /* gone */
       }
@@ -233,6 +232,10 @@ export function attach(socketDir: string, shortId: string, out: (stream: 'stdout
     ended,
     close() {
       input.destroy();
+      if (wfd >= 0) {
+        closeSync(wfd);
+        wfd = -1;
+      }
     },
   };
 }

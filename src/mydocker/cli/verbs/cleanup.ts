@@ -3,5 +3,5 @@ import { cleanupContainer } from '../../containers/lifecycle.js';
 import { engineFor, type Globals } from '../globals.js';
 
 export default function (id: string, _o: unknown, g: Globals): void {
-  cleanupContainer(engineFor(g), id);
+  cleanupContainer(engineFor(g), id, { waitForClients: true });
 }

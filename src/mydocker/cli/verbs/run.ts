@@ -1,11 +1,11 @@
 // `run`: create + start, then -d prints the id, or the container runs in the foreground and
 // its exit status is ours (--rm removes it afterwards).
-import { cleanupContainer, createContainer, removeContainer, startContainer } from '../../containers/lifecycle.js';
+import { cleanupContainer, holdAttachLock, createContainer, removeContainer, startContainer } from '../../containers/lifecycle.js';
 import type { RunFlags } from '../../containers/options.js';
 import { liveState } from '../../containers/status.js';
 import { InputError } from '../../errors.js';
 import { resolveRunTarget } from '../../images/resolve.js';
-import { foreground } from '../foreground.js';
+import { foreground, terminalSize } from '../foreground.js';
 import { engineFor, type Globals } from '../globals.js';
 
 export default async function (imageArg: string, command: string[], o: RunFlags, g: Globals): Promise<number> {
@@ -26,20 +26,23 @@ export default async function (imageArg: string, command: string[], o: RunFlags,
     return 0;
   }
   const session = foreground(engine, id, { stdin: !!o.interactive, tty: !!o.tty });
+  const release = holdAttachLock(engine, id);
   try {
     try {
-      await startContainer(engine, id, { beforeStart: (m) => session.beforeStart(m) });
+      await startContainer(engine, id, { beforeStart: (m) => session.beforeStart(m), consoleSize: terminalSize() });
     } catch (e) {
       if (o.rm) await removeContainer(engine, id, { force: true, volumes: true });
       throw e;
     }
     await session.done();
+    session.close(); // the terminal back to normal before anything else is printed
+    // The monitor's exit file is written; its cleanup command waits for our lock.
+    const code = liveState(engine, engine.containers.read(id)).ExitCode;
+    if (o.rm) await removeContainer(engine, id, { force: true, volumes: true });
+    else cleanupContainer(engine, id);
+    return code;
   } finally {
     session.close();
+    release();
   }
-  // The monitor's exit file is written: record it (its own cleanup may race us; both are fine).
-  const code = liveState(engine, engine.containers.read(id)).ExitCode;
-  if (o.rm) await removeContainer(engine, id, { force: true, volumes: true });
-  else cleanupContainer(engine, id);
-  return code;
 }

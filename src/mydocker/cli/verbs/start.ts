@@ -1,8 +1,8 @@
 // `start`: start created or stopped containers; -a attaches the (single) container's output.
-import { cleanupContainer, startContainer } from '../../containers/lifecycle.js';
+import { cleanupContainer, holdAttachLock, removeContainer, startContainer } from '../../containers/lifecycle.js';
 import { liveState } from '../../containers/status.js';
 import { InputError } from '../../errors.js';
-import { foreground } from '../foreground.js';
+import { foreground, terminalSize } from '../foreground.js';
 import { engineFor, printLines, type Globals } from '../globals.js';
 
 export default async function (refs: string[], o: { attach?: boolean; interactive?: boolean }, g: Globals): Promise<number> {
@@ -12,15 +12,19 @@ export default async function (refs: string[], o: { attach?: boolean; interactiv
     const id = engine.containers.resolve(refs[0]!);
     const rec = engine.containers.read(id);
     const session = foreground(engine, id, { stdin: !!o.interactive && rec.Config.OpenStdin, tty: rec.Config.Tty });
+    const release = holdAttachLock(engine, id);
     try {
-      await startContainer(engine, id, { beforeStart: (m) => session.beforeStart(m) });
+      await startContainer(engine, id, { beforeStart: (m) => session.beforeStart(m), consoleSize: terminalSize() });
       await session.done();
+      session.close();
+      const code = liveState(engine, engine.containers.read(id)).ExitCode;
+      if (rec.HostConfig.AutoRemove) await removeContainer(engine, id, { force: true, volumes: true });
+      else cleanupContainer(engine, id);
+      return code;
     } finally {
       session.close();
+      release();
     }
-    const code = liveState(engine, engine.containers.read(id)).ExitCode;
-    cleanupContainer(engine, id);
-    return code;
   }
   const done: string[] = [];
   let failed: unknown;
