@@ -89,7 +89,18 @@ export class LogReader {
       closeSync(fd);
     }
   }
+
+  /**
+   * Partial lines still waiting for their end: at the end of a stopped container's log they
+   * are the last thing it wrote without a newline, shown as docker does.
+   */
+  flush(): LogLine[] {
+    const out = [...this.pending.values()];
+    this.pending.clear();
+    return out;
+  }
 }
+
 
 /** "10m", "1h30m", "45s" → ms; an RFC 3339 time or a Unix timestamp → a Date. */
 export function parseTime(value: string, now = Date.now()): Date | null {

@@ -31,7 +31,8 @@ export default async function (ref: string, o: LogsOptions, g: Globals): Promise
       (l.stream === 'stderr' ? process.stderr : process.stdout).write(text);
     }
   };
-  write(filterLines(reader.read(), { tail, since: since ?? undefined, until: until ?? undefined }));
+  // Without -f, a last line with no newline yet is shown as it is (with -f it may still grow).
+  write(filterLines([...reader.read(), ...(o.follow ? [] : reader.flush())], { tail, since: since ?? undefined, until: until ?? undefined }));
   if (!o.follow) return;
   // -f: until the container stops (then whatever conmon flushed last).
   for (;;) {
@@ -44,7 +45,7 @@ export default async function (ref: string, o: LogsOptions, g: Globals): Promise
     write(filterLines(reader.read(), { since: since ?? undefined, until: until ?? undefined }));
     if (!running) {
       await sleep(50);
-      write(reader.read());
+      write([...reader.read(), ...reader.flush()]);
       return;
     }
     await sleep(100);
