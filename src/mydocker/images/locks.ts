@@ -1,0 +1,116 @@
+// flock(2)-based locks for the image store, and temp areas that a crashed process cannot
+// leave behind for long.
+//
+// A lock is taken with LOCK_NB and retried with a short sleep, so that waiting never blocks
+// Node's event loop (two loads in one process must not deadlock on each other's flocks).
+// Temp areas are directories under DataRoot.tmp, each flocked by its owner for its whole
+// life: the next sweep finds a dead owner's area unlocked and removes it.
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KernelError } from '../../kernel/ffi.js';
+import { flock, LOCK_EX, LOCK_NB, LOCK_SH } from '../../kernel/files.js';
+
+export type Release = () => void;
+
+function tryFlock(fd: number, op: number, what: string): boolean {
+  try {
+    flock(fd, op | LOCK_NB, what);
+    return true;
+  } catch (e) {
+    if (e instanceof KernelError && (e.code === 'EWOULDBLOCK' || e.code === 'EAGAIN')) return false;
+    throw e;
+  }
+}
+
+/** Take a shared or exclusive flock on `path` (created if missing); resolves with its release. */
+export async function lock(path: string, mode: 'shared' | 'exclusive'): Promise<Release> {
+  const fd = openSync(path, 'a', 0o600);
+  const op = mode === 'shared' ? LOCK_SH : LOCK_EX;
+  try {
+    for (let wait = 1; !tryFlock(fd, op, path); wait = Math.min(wait * 2, 50)) await sleep(wait);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    closeSync(fd);
+  };
+}
+
+/** Like lock(), but only if it is free now (null otherwise). */
+export function tryLock(path: string, mode: 'shared' | 'exclusive'): Release | null {
+  const fd = openSync(path, 'a', 0o600);
+  if (!tryFlock(fd, mode === 'shared' ? LOCK_SH : LOCK_EX, path)) {
+    closeSync(fd);
+    return null;
+  }
+  return () => closeSync(fd);
+}
+
+export interface TempDir {
+  path: string;
+  /** Remove the directory and drop its lock. */
+  dispose(): void;
+  /** Drop the lock only (what is left has been moved into place). */
+  release(): void;
+}
+
+/** A directory under `tmpRoot` owned (flocked) by this process until disposed. */
+export function tempDir(tmpRoot: string, kind: string): TempDir {
+  mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
+  const path = join(tmpRoot, `${kind}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  mkdirSync(path, { mode: 0o700 });
+  const fd = openSync(path, 'r');
+  flock(fd, LOCK_EX | LOCK_NB, path);
+  let open = true;
+  const release = () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  return {
+    path,
+    release,
+    dispose() {
+      try {
+        rmSync(path, { recursive: true, force: true });
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+/** Remove temp areas whose owner is gone (their flock is free). Never touches a live one. */
+export function sweepTemp(tmpRoot: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(tmpRoot);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const path = join(tmpRoot, name);
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      continue;
+    }
+    try {
+      if (!tryFlock(fd, LOCK_EX, path)) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed++;
+    } catch {
+      /* raced with its owner or another sweeper: leave it */
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return removed;
+}
