@@ -48,10 +48,10 @@ export interface Reference {
   digest?: string;
 }
 
-export class ReferenceError extends InputError {}
+export class ReferenceFormatError extends InputError {}
 
 function invalid(detail?: string): never {
-  throw new ReferenceError(detail ? `invalid reference format: ${detail}` : 'invalid reference format');
+  throw new ReferenceFormatError(detail ? `invalid reference format: ${detail}` : 'invalid reference format');
 }
 
 /** docker's splitDockerDomain: the first component is a registry when it has a dot or a port, or is localhost, or has upper case. */
@@ -79,7 +79,7 @@ function splitDomain(name: string): [string, string] {
 export function parseReference(s: string): Reference {
   if (s === '') invalid();
   if (anchoredIdentifier.test(s)) {
-    throw new ReferenceError(`invalid repository name (${s}), cannot specify 64-byte hexadecimal strings`);
+    throw new ReferenceFormatError(`invalid repository name (${s}), cannot specify 64-byte hexadecimal strings`);
   }
   // Split off the digest and tag first, so the name's upper case can be reported as docker does.
   let rest = s;
@@ -152,9 +152,9 @@ export function isValidTag(tag: string): boolean {
 /** "sha256:<64 lowercase hex>" (the only algorithm we store); other algorithms are refused clearly. */
 export function validateDigest(digest: string): string {
   const m = /^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/.exec(digest);
-  if (!m) throw new ReferenceError(`invalid digest format: ${digest}`);
-  if (m[1] !== 'sha256') throw new ReferenceError(`unsupported digest algorithm: ${digest}`);
-  if (!/^[a-f0-9]{64}$/.test(m[2]!)) throw new ReferenceError(`invalid checksum digest length: ${digest}`);
+  if (!m) throw new ReferenceFormatError(`invalid digest format: ${digest}`);
+  if (m[1] !== 'sha256') throw new ReferenceFormatError(`unsupported digest algorithm: ${digest}`);
+  if (!/^[a-f0-9]{64}$/.test(m[2]!)) throw new ReferenceFormatError(`invalid checksum digest length: ${digest}`);
   return digest;
 }
 
