@@ -94,12 +94,22 @@ class Tree {
 
   private explain(e: unknown, path: string, entry: string): Error {
     if (e instanceof KernelError) {
-      if (e.code === 'ELOOP') return new InputError(`${this.what}: tar entry ${JSON.stringify(entry)}: ${path} is a symlink (refusing to write through it)`);
+      if (e.code === 'ELOOP') return new InputError(`${this.what}: tar entry ${JSON.stringify(entry)}: ${this.firstSymlink(path)} is a symlink (refusing to write through it)`);
       if (e.code === 'ENOTDIR') return new InputError(`${this.what}: tar entry ${JSON.stringify(entry)}: ${path} is not a directory`);
       if (e.code === 'EXDEV') return new InputError(`${this.what}: tar entry ${JSON.stringify(entry)}: path escapes the layer`);
       if (e.code === 'ENOENT') return new InputError(`${this.what}: tar entry ${JSON.stringify(entry)}: ${path} does not exist in the layer`);
     }
     return e as Error;
+  }
+
+  /** The first component of `path` that is a symlink (for the error message). */
+  private firstSymlink(path: string): string {
+    const parts = path.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (lstatSync(proc(this.rootFd, prefix), { throwIfNoEntry: false })?.isSymbolicLink()) return prefix;
+    }
+    return path;
   }
 
   invalidate(): void {

@@ -122,6 +122,10 @@ class EndMarker {
 function corrupt(what: string, e: unknown): InputError {
   const msg = e instanceof Error ? e.message : String(e);
   if (e instanceof InputError) return e;
+  const code = (e as NodeJS.ErrnoException)?.code ?? '';
+  if (code.startsWith('Z_') || /unexpected end of file|incorrect header check|invalid (block|distance|stored)/.test(msg)) {
+    return new InputError(`${what}: corrupt or truncated compressed data (${msg})`);
+  }
   if (/Unexpected end of data/.test(msg)) return new InputError(`${what}: truncated archive (unexpected end of data)`);
   if (/Invalid tar header|Maybe the tar is corrupted/.test(msg)) return new InputError(`${what}: corrupt tar archive (invalid header)`);
   return new InputError(`${what}: corrupt tar archive (${msg})`);
@@ -167,7 +171,13 @@ export async function* readTar(input: Readable, what: string): AsyncGenerator<Ta
       const body: AsyncIterable<Buffer> = {
         [Symbol.asyncIterator]() {
           consumed = true;
-          return (entry as unknown as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+          return (async function* () {
+            try {
+              for await (const chunk of entry as unknown as AsyncIterable<Buffer>) yield chunk;
+            } catch (e) {
+              throw corrupt(what, inputError ?? e);
+            }
+          })();
         },
       };
       yield { header: h, body };
