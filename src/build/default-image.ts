@@ -7,7 +7,7 @@ import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { sha256 } from '../mydocker/images/digest.js';
-import { hostPlatform } from '../mydocker/images/manifest.js';
+import { canonicalConfig, hostPlatform } from '../mydocker/images/manifest.js';
 import { writeDockerArchive } from '../mydocker/images/save.js';
 import { tarWriter } from '../mydocker/images/tar.js';
 import { packTree } from '../mydocker/images/tree-tar.js';
@@ -42,7 +42,7 @@ const config: ImageConfig = {
   rootfs: { type: 'layers', diff_ids: [diffId] },
   history: [{ created: mtime.toISOString(), created_by: 'mydocker make: the host\'s static busybox (src/build/make-rootfs.sh)' }],
 };
-const configBytes = Buffer.from(JSON.stringify(config));
+const configBytes = canonicalConfig(config);
 mkdirSync(dirname(out), { recursive: true });
 const tmp = `${out}.tmp-${process.pid}`;
 try {

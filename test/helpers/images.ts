@@ -70,10 +70,12 @@ export function image(layerTars: Buffer[], opts: { tags?: string[]; gzip?: boole
   const diffIds = layerTars.map(sha);
   const config = Buffer.from(
     JSON.stringify({
+      // Go's field order (containers/image re-marshals configs when it converts a docker
+      // image to OCI; in this order the bytes, and so the image id, survive it).
+      created: '2024-01-01T00:00:00Z',
       architecture: 'amd64',
       os: 'linux',
-      created: '2024-01-01T00:00:00Z',
-      config: { Cmd: opts.cmd ?? ['sh'], Env: opts.env ?? ['PATH=/bin'] },
+      config: { Env: opts.env ?? ['PATH=/bin'], Cmd: opts.cmd ?? ['sh'] },
       rootfs: { type: 'layers', diff_ids: diffIds },
       history: layerTars.map((_, i) => ({ created: '2024-01-01T00:00:00Z', created_by: `layer ${i}` })),
     }),

@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { InputError } from '../errors.js';
 import { applyChanges } from './config-changes.js';
 import type { Release } from './locks.js';
-import { MEDIA, ociManifest, type Manifest } from './manifest.js';
+import { canonicalConfig, MEDIA, ociManifest, type Manifest } from './manifest.js';
 import { formatReference, normalize } from './reference.js';
 import type { CommitOptions, ImageStore } from './store.js';
 import { tarWriter } from './tar.js';
@@ -70,7 +70,7 @@ export async function commitContainer(store: ImageStore, opts: CommitOptions): P
       rootfs: { type: 'layers', diff_ids: [...base.rootfs.diff_ids, diffId] },
       history: [...(base.history ?? []), h],
     };
-    const configBytes = Buffer.from(JSON.stringify(config));
+    const configBytes = canonicalConfig(config);
     const configBlob = store.blobs.ingestBytes(configBytes, t.path, 'config.json');
     const layerBlob = { path: blobPath, digest: diffId, size: layer.meta.tarSize };
     const manifest = ociManifest({ digest: configBlob.digest, size: configBlob.size }, [

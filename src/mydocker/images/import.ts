@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { applyChanges } from './config-changes.js';
 import { openArchive } from './archive-input.js';
 import type { ImageConfig } from './types.js';
-import { hostPlatform, MEDIA, ociManifest } from './manifest.js';
+import { canonicalConfig, hostPlatform, MEDIA, ociManifest } from './manifest.js';
 import { formatReference, normalize } from './reference.js';
 import type { ImageStore, ImportOptions } from './store.js';
 import type { Release } from './locks.js';
@@ -41,7 +41,7 @@ export async function importRootfs(store: ImageStore, src: string, opts: ImportO
       rootfs: { type: 'layers', diff_ids: [diffId] },
       history: [{ created: now, comment: opts.message ?? `Imported from ${src}` }],
     };
-    const configBytes = Buffer.from(JSON.stringify(config));
+    const configBytes = canonicalConfig(config);
     const configBlob = store.blobs.ingestBytes(configBytes, t.path, 'config.json');
     const layerBlob = { path: blobPath, digest: diffId, size: layer.meta.tarSize };
     const manifest = ociManifest({ digest: configBlob.digest, size: configBlob.size }, [{ digest: diffId, size: layer.meta.tarSize, mediaType: MEDIA.ociLayer }]);

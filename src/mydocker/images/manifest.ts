@@ -77,3 +77,60 @@ export function hostPlatform(): Platform {
   const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
   return { architecture: arch[process.arch] ?? process.arch, os: 'linux' };
 }
+
+/** A time as Go's encoding/json writes it (RFC 3339, no trailing zeros in the fraction). */
+export function goTime(d: Date | string): string {
+  const iso = typeof d === 'string' ? d : d.toISOString();
+  return iso.replace(/\.(\d*?)0+Z$/, (_m, f: string) => (f ? `.${f}Z` : 'Z'));
+}
+
+function sortedMap<T>(m: Record<string, T> | null | undefined): Record<string, T> | undefined {
+  if (!m || Object.keys(m).length === 0) return undefined;
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(m).sort()) out[k] = m[k]!;
+  return out;
+}
+
+function nonEmpty<T>(a: T[] | null | undefined): T[] | undefined {
+  return a && a.length > 0 ? a : undefined;
+}
+
+/**
+ * The bytes of an image config we write (import, commit, the default image), in the field
+ * order and form of the OCI Go structs (omitempty, sorted map keys, Go times): tools that
+ * re-marshal a config (skopeo/podman converting docker → OCI) then produce the same bytes,
+ * and the image keeps its id.
+ */
+export function canonicalConfig(c: import('./types.js').ImageConfig): Buffer {
+  const rc = c.config ?? {};
+  const config = {
+    User: rc.User || undefined,
+    ExposedPorts: sortedMap(rc.ExposedPorts),
+    Env: nonEmpty(rc.Env),
+    Entrypoint: nonEmpty(rc.Entrypoint),
+    Cmd: nonEmpty(rc.Cmd),
+    Volumes: sortedMap(rc.Volumes),
+    WorkingDir: rc.WorkingDir || undefined,
+    Labels: sortedMap(rc.Labels),
+    StopSignal: rc.StopSignal || undefined,
+  };
+  const out = {
+    created: c.created ? goTime(c.created) : undefined,
+    author: c.author || undefined,
+    architecture: c.architecture,
+    variant: c.variant || undefined,
+    os: c.os,
+    config,
+    rootfs: { type: 'layers', diff_ids: c.rootfs.diff_ids },
+    history: nonEmpty(
+      (c.history ?? []).map((h) => ({
+        created: h.created ? goTime(h.created) : undefined,
+        created_by: h.created_by || undefined,
+        author: h.author || undefined,
+        comment: h.comment || undefined,
+        empty_layer: h.empty_layer || undefined,
+      })),
+    ),
+  };
+  return Buffer.from(JSON.stringify(out));
+}

@@ -16,7 +16,7 @@ import { readHead } from './blobs.js';
 import { decompressor, detectCompression } from './compression.js';
 import { hexOf } from './digest.js';
 import type { Manifest } from './manifest.js';
-import { familiarName, familiarString, parseReference } from './reference.js';
+import { familiarName, formatReference, parseReference } from './reference.js';
 import { chainIds, resolveIn, type ImageStore, type SaveOptions } from './store.js';
 import { tarWriter, writeEntry } from './tar.js';
 
@@ -84,7 +84,9 @@ export async function writeDockerArchive(images: ArchiveImage[], out: Writable, 
         written.add(configName);
         await writeEntry(pack, { name: configName, type: 'file', ...fileMode, size: img.configBytes.length }, img.configBytes);
       }
-      const tags = img.tags.map((t) => familiarString(t));
+      // Full names (docker.io/library/busybox:latest), as skopeo writes them: docker reads
+      // both, and podman would file a familiar "busybox:latest" under localhost/.
+      const tags = img.tags.map((t) => formatReference(parseReference(t)));
       manifest.push({ Config: configName, RepoTags: tags.length ? tags : null, Layers: layerPaths });
       const top = layerPaths.length ? layerPaths[layerPaths.length - 1]!.split('/')[0]! : '';
       for (const t of img.tags) {
