@@ -11,7 +11,7 @@
 // A layer is unpacked into a temp dir (DataRoot.tmp, same filesystem), checked against its
 // diff id, synced, and renamed into place: a crash never leaves a half layer under a diff id.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { syncfs } from '../../kernel/at.js';
@@ -138,6 +138,8 @@ export class LayerStore {
     }
     const meta: LayerMeta = { diffId: actual, size: stats.size, tarSize: hasher.bytes, entries: stats.entries, created: new Date().toISOString() };
     writeFileSync(join(path, 'meta.json'), JSON.stringify(meta));
+    // Tests count unpacks (parallel loads must unpack each layer once).
+    if (process.env.MYDOCKER_TEST_UNPACK_LOG) appendFileSync(process.env.MYDOCKER_TEST_UNPACK_LOG, `${actual}\n`);
     return { path, meta };
   }
 

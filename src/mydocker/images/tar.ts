@@ -207,7 +207,9 @@ export function writeEntry(
   header: TarHeader,
   data?: Buffer | AsyncIterable<Buffer>,
 ): Promise<void> {
-  const h = { ...header, pax: header.pax ?? undefined } as unknown as tarStream.Headers;
+  // Directories end with "/" as docker's and GNU tar's do (tar-stream adds none).
+  const name = header.type === 'directory' && !header.name.endsWith('/') ? `${header.name}/` : header.name;
+  const h = { ...header, name, pax: header.pax ?? undefined } as unknown as tarStream.Headers;
   return new Promise<void>((resolve, reject) => {
     if (data === undefined || Buffer.isBuffer(data)) {
       const buf = data ?? (header.type === 'file' || header.type === 'contiguous-file' ? Buffer.alloc(0) : undefined);
