@@ -61,6 +61,7 @@ run: setup
 # and README.md's Performance section.
 bench: build rootfs default-image
 	$(NODE) test/bench/bench.mjs $(BENCH_FLAGS)
+	$(NODE) test/bench/images.mjs
 
 install: build default-image
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc
