@@ -41,16 +41,12 @@ export function openat2(dirfd: number, path: string, flags: number, resolve: num
   how.writeBigUInt64LE(BigInt(flags), 0);
   how.writeBigUInt64LE(BigInt(mode), 8);
   how.writeBigUInt64LE(BigInt(resolve), 16);
-  // Declared with fixed arguments, not as the variadic syscall(2): koffi prepares a variadic
-  // call anew each time (~0.5 ms), a fixed one once. Integer arguments are passed alike
-  // either way on Linux's x86-64 and arm64 ABIs.
-  const sc = libcFn('long syscall(long number, int dirfd, const char *path, void *how, size_t size)');
-  return check(sc(syscallNumber('openat2'), dirfd, path, how, 24), 'openat2', what);
+  const sc = libcFn('long syscall(long number, ...)');
+  return check(sc(syscallNumber('openat2'), 'int', dirfd, 'const char *', path, 'void *', how, 'size_t', 24), 'openat2', what);
 }
 
 export function openat(dirfd: number, name: string, flags: number, mode = 0, what = name): number {
-  // Fixed arguments for the variadic openat(2), as for openat2 above.
-  return check(libcFn('int openat(int dirfd, const char *path, int flags, uint32 mode)')(dirfd, name, flags, mode), 'openat', what);
+  return check(libcFn('int openat(int dirfd, const char *path, int flags, ...)')(dirfd, name, flags, 'uint32', mode), 'openat', what);
 }
 
 export function mkdirat(dirfd: number, name: string, mode: number, what = name): void {
