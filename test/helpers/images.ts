@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
+// Our tar.ts makes tar-stream write PAX xattr values as bytes (SCHILY.xattr.* as latin1 strings).
+import '../../src/mydocker/images/tar.js';
 import { DataRoot } from '../../src/mydocker/paths.js';
 import { ImageStore } from '../../src/mydocker/images/store.js';
 

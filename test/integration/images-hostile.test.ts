@@ -6,6 +6,8 @@ import { readdirSync, readFileSync, mkdirSync, writeFileSync, lstatSync } from '
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { InputError } from '../../src/mydocker/errors.js';
 import { dockerArchive, hex, image, ociArchive, sha, snapshot, tarOf, testStore, type TEntry } from '../helpers/images.js';
 
@@ -201,5 +203,25 @@ describe('image store: hostile and broken archives', () => {
     const rootfs = await tarOf([{ name: 'bin/', type: 'directory' }, { name: 'bin/sh', data: 'x'.repeat(2000) }]);
     await refused(rootfs.subarray(0, 1024), /truncated/, 'import');
     await refused(rootfs.subarray(0, rootfs.length - 1024), /truncated archive \(no end-of-archive block\)/, 'import');
+  });
+
+  it('a refused xz/zstd archive stops its decompressor: the process exits (one line, non-zero)', async () => {
+    const entries: TEntry[] = [{ name: 'link', type: 'symlink', linkname: sentinel }, { name: 'link/pwned', data: 'x' }];
+    for (let i = 0; i < 2000; i++) entries.push({ name: `f${i}`, data: Buffer.alloc(20000, i) });
+    const tar = await tarOf(entries);
+    const STORE = fileURLToPath(new URL('../../src/mydocker/images/store.js', import.meta.url));
+    const PATHS = fileURLToPath(new URL('../../src/mydocker/paths.js', import.meta.url));
+    for (const [tool, args] of [['xz', ['-0', '-c']], ['zstd', ['-q', '-c']]] as const) {
+      const path = join(t.dir, `hostile.${tool}`);
+      writeFileSync(path, spawnSync(tool, args, { input: tar, maxBuffer: 1 << 30 }).stdout);
+      const code = `const { ImageStore } = await import(${JSON.stringify(STORE)}); const { DataRoot } = await import(${JSON.stringify(PATHS)});
+        try { await new ImageStore(new DataRoot(${JSON.stringify(t.root.lib)})).importRootfs(${JSON.stringify(path)}); } catch (e) { console.error(e.message); process.exitCode = 125; }`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.signal, null, `${tool}: the process exited by itself`);
+      assert.equal(r.status, 125);
+      assert.match(r.stderr, /link is a symlink \(refusing to write through it\)\n$/);
+    }
+    assert.equal(snapshot(t.root), baseline);
+    assert.equal(sentinelState(), 'file:original');
   });
 });

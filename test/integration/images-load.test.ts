@@ -246,3 +246,38 @@ describe('image store: load, overlay view, names', () => {
     assert.deepEqual(t.store.list(), []);
   });
 });
+
+describe('image store: zstd layers', () => {
+  const haveZstd = spawnSync('zstd', ['--version']).status === 0;
+  it('loads a zstd-compressed layer where zstd is installed, and refuses clearly where it is not', { skip: haveZstd ? false : 'zstd not installed' }, async () => {
+    const t = testStore('zstd');
+    try {
+      const tar = await tarOf([{ name: 'z', data: 'zstd layer' }]);
+      const img = image([tar], { tags: ['zstd:1'] });
+      img.layers = [spawnSync('zstd', ['-q', '-c'], { input: tar }).stdout];
+      const path = join(t.dir, 'z.tar');
+      writeFileSync(path, await ociArchive([img]));
+      const path2 = join(t.dir, 'z2.tar');
+      writeFileSync(path2, await dockerArchive([img]));
+      const saved = process.env.PATH;
+      process.env.PATH = '/nonexistent';
+      try {
+        await assert.rejects(t.store.load(path), /layer sha256:[0-9a-f]{64}: zstd-compressed, and zstd is not installed \(apt-get install zstd\)/);
+      } finally {
+        process.env.PATH = saved;
+      }
+      assert.deepEqual(t.store.list(), []);
+      assert.deepEqual(await t.store.load(path), ['Loaded image: zstd:1']);
+      const [dir] = await t.store.layerDirs(t.store.get('zstd:1'));
+      assert.equal(readFileSync(join(dir!, 'z'), 'utf8'), 'zstd layer');
+      // A docker-save archive with the same zstd layer: same image, nothing unpacked again.
+      assert.deepEqual(await t.store.load(path2), ['Loaded image: zstd:1']);
+      // And save gives the uncompressed layer tar back, whose digest is the diff id.
+      await t.store.save(['zstd:1'], join(t.dir, 'out.tar'));
+      const listing = spawnSync('tar', ['tf', join(t.dir, 'out.tar')], { encoding: 'utf8' }).stdout;
+      assert.match(listing, /layer\.tar/);
+    } finally {
+      t.cleanup();
+    }
+  });
+});

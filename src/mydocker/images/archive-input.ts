@@ -43,6 +43,13 @@ export async function openArchive(src: string): Promise<OpenedArchive> {
   const dec = decompressor(compression, what);
   stream.on('error', (e) => dec.destroy(e));
   stream.pipe(dec);
+  // Whoever stops reading (an error, a refused entry) destroys the tar stream: stop the
+  // input too (and the decompressor's process with it), or the process would never exit.
+  dec.on('close', () => {
+    stream.destroy();
+    if (input !== process.stdin) input.destroy();
+    else input.unpipe();
+  });
   const out: OpenedArchive = { tar: dec, compression, what, onRead: (cb) => listeners.push(cb) };
   if (total !== undefined) out.total = total;
   return out;

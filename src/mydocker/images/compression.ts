@@ -41,6 +41,13 @@ export function canDecompress(kind: Compression): boolean {
   return kind === 'none' || kind === 'gzip' || findTool(TOOLS[kind].bin) !== null;
 }
 
+/** Refuse now, clearly, what this host cannot decompress (nothing is spawned). */
+export function requireDecompressor(kind: Compression, what: string): void {
+  if (kind === 'none' || kind === 'gzip') return;
+  const tool = TOOLS[kind];
+  if (!findTool(tool.bin)) throw new InputError(`${what}: ${kind}-compressed, and ${tool.bin} is not installed (apt-get install ${tool.pkg})`);
+}
+
 /**
  * A stream that decompresses `kind`. `what` names the input in errors ("layer sha256:…",
  * "busybox.tar.xz").
@@ -51,9 +58,9 @@ export function decompressor(kind: Compression, what: string): Duplex {
     const z = createGunzip();
     return z;
   }
+  requireDecompressor(kind, what);
   const tool = TOOLS[kind];
-  const bin = findTool(tool.bin);
-  if (!bin) throw new InputError(`${what}: ${kind}-compressed, and ${tool.bin} is not installed (apt-get install ${tool.pkg})`);
+  const bin = findTool(tool.bin)!;
   const child = spawn(bin, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => {

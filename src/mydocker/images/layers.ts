@@ -17,11 +17,8 @@ import type { Readable } from 'node:stream';
 import { syncfs } from '../../kernel/at.js';
 import { InputError } from '../errors.js';
 import { fsyncDir } from './blobs.js';
-import { decompressor, detectCompression, peek } from './compression.js';
-import { Hasher, hexOf } from './digest.js';
-import { extractTree } from './extract.js';
+import { hexOf } from './digest.js';
 import { lock, tempDir, type Release } from './locks.js';
-import { readTar } from './tar.js';
 
 export interface LayerMeta {
   diffId: string;
@@ -105,9 +102,11 @@ export class LayerStore {
    * in errors. Nothing is installed: see install().
    */
   async unpack(open: () => Readable, tmp: string, what: string, diffId?: string, onBytes?: (n: number) => void): Promise<UnpackedLayer> {
+    const { decompressor, detectCompression, peek } = await import('./compression.js');
     const { head, stream } = await peek(open(), 6);
     const dec = decompressor(detectCompression(head), what);
     stream.on('error', (e) => dec.destroy(e));
+    dec.on('close', () => stream.destroy());
     stream.pipe(dec);
     return this.unpackTar(dec, tmp, what, { ...(diffId !== undefined ? { diffId } : {}), ...(onBytes ? { onBytes } : {}) });
   }
@@ -118,6 +117,9 @@ export class LayerStore {
    * import and commit, which make their tar as they go).
    */
   async unpackTar(tar: Readable, tmp: string, what: string, opts: { diffId?: string; onBytes?: (n: number) => void; copyTo?: string } = {}): Promise<UnpackedLayer> {
+    // The tar code is loaded here, not with the store: `run` resolves images and lists layer
+    // directories without it.
+    const [{ Hasher }, { extractTree }, { readTar }] = await Promise.all([import('./digest.js'), import('./extract.js'), import('./tar.js')]);
     const path = join(tmp, `layer-${Math.random().toString(16).slice(2, 10)}`);
     const diff = join(path, 'diff');
     mkdirSync(diff, { recursive: true, mode: 0o755 });
@@ -131,6 +133,7 @@ export class LayerStore {
       if (copyFd >= 0) fsyncSync(copyFd);
     } finally {
       if (copyFd >= 0) closeSync(copyFd);
+      tar.destroy(); // a refused archive is not read to its end: stop its producer
     }
     const actual = hasher.digest();
     if (opts.diffId !== undefined && actual !== opts.diffId) {

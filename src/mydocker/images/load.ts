@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { InputError } from '../errors.js';
 import { openArchive } from './archive-input.js';
 import { readHead, type IngestedBlob } from './blobs.js';
-import { decompressor, detectCompression, type Compression } from './compression.js';
+import { decompressor, detectCompression, requireDecompressor, type Compression } from './compression.js';
 import { entryParts } from './extract.js';
 import type { UnpackedLayer } from './layers.js';
 import type { Release } from './locks.js';
@@ -102,7 +102,7 @@ function normalizeTag(t: unknown, what: string): string {
 
 function layerPlan(blob: IngestedBlob, diffId: string, what: string): LayerPlan {
   const compression = detectCompression(readHead(blob.path, 6));
-  decompressor(compression, what).destroy(); // refuses now (clearly) what this host cannot decompress
+  requireDecompressor(compression, what);
   return { blob, diffId, compression, mediaType: layerMediaType(compression) };
 }
 

@@ -55,6 +55,8 @@ export interface NewImage {
   layers: UnpackedLayer[];
   /** Normalized full references to point at it. */
   tags: string[];
+  /** name@sha256:… of the manifest in the registry it came from (pull). */
+  repoDigests?: string[];
   parent?: string;
 }
 
@@ -335,6 +337,7 @@ export class ImageStore {
       };
       if (img.parent && !existing) rec.parent = img.parent;
       idx.images[img.configDigest] = rec;
+      for (const d of img.repoDigests ?? []) moveTag(idx, d, img.configDigest, now);
       for (const t of img.tags) {
         const old = moveTag(idx, t, img.configDigest, now);
         if (old) notes.push(`The image ${familiarString(t)} already exists, renaming the old one with ID ${old} to empty string`);
