@@ -49,7 +49,10 @@ export async function commitContainer(store: ImageStore, opts: CommitOptions): P
           throw e;
         },
       );
-      await Promise.all([walked, layerP]);
+      // Both settle before we leave (and remove the temp area they write into).
+      const [w, l] = await Promise.allSettled([walked, layerP]);
+      if (w.status === 'rejected') throw w.reason;
+      if (l.status === 'rejected') throw l.reason;
     } finally {
       await opts.pause?.resume();
     }

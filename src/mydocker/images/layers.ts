@@ -122,7 +122,9 @@ export class LayerStore {
     const [{ Hasher }, { extractTree }, { readTar }] = await Promise.all([import('./digest.js'), import('./extract.js'), import('./tar.js')]);
     const path = join(tmp, `layer-${Math.random().toString(16).slice(2, 10)}`);
     const diff = join(path, 'diff');
-    mkdirSync(diff, { recursive: true, mode: 0o755 });
+    // Not recursive: a temp area removed meanwhile must not be created again.
+    mkdirSync(path, { mode: 0o700 });
+    mkdirSync(diff, { mode: 0o755 });
     const copyFd = opts.copyTo !== undefined ? openSync(opts.copyTo, 'wx', 0o600) : -1;
     const hasher = new Hasher((n) => opts.onBytes?.(n), copyFd >= 0 ? copyFd : undefined);
     tar.on('error', (e) => hasher.destroy(e));
