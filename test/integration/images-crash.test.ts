@@ -4,7 +4,7 @@
 // once all succeed and unpack each layer exactly once.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -70,9 +70,11 @@ describe('image store: kill -9 during load, parallel loads', () => {
       assert.deepEqual(t.store.layers.list(), []);
       assert.deepEqual(t.store.list(), []);
       assert.ok(tmpEntries().length > 0, 'the dead temp area is there until the next operation');
-      // Again, in-process: it sweeps the dead area and loads.
+      // Again, in-process: it sweeps the dead area (and only ours: DataRoot.tmp is shared) and loads.
+      mkdirSync(join(t.root.tmp, 'not-ours'));
       assert.deepEqual(await t.store.load(archive), ['Loaded image: big:1']);
-      assert.deepEqual(tmpEntries(), []);
+      assert.deepEqual(tmpEntries(), ['not-ours']);
+      rmdirSync(join(t.root.tmp, 'not-ours'));
       const [dir] = await t.store.layerDirs(t.store.get('big:1'));
       assert.equal(readdirSync(join(dir!, 'big')).length, FILES);
       await t.store.remove('big:1');

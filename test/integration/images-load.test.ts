@@ -281,3 +281,27 @@ describe('image store: zstd layers', () => {
     }
   });
 });
+
+describe('image store: rmi --force of an image a stopped container uses, then prune', () => {
+  it('deletes the record but keeps the layers the container mounts; prune removes them once unused', async () => {
+    const t = testStore('prune');
+    try {
+      const path = join(t.dir, 'a.tar');
+      writeFileSync(path, await dockerArchive([image([await tarOf([{ name: 'a', data: 'a' }])], { tags: ['used:1'] })]));
+      await t.store.load(path);
+      const img = t.store.get('used:1');
+      const inUse = (id: string) => (id === img.id ? 'feedfacecafe0001' : null);
+      await assert.rejects(t.store.remove(img.id, { inUse }), /\(must be forced\) - image is being used by stopped container feedfacecafe/);
+      assert.deepEqual(await t.store.remove(img.id, { force: true, inUse }), ['Untagged: used:1', `Deleted: ${img.id}`]);
+      assert.deepEqual(t.store.list(), []);
+      assert.equal(t.store.layers.list().length, 1, 'the container still needs its layer');
+      assert.deepEqual(await t.store.prune(img.config.rootfs.diff_ids), { blobs: 3, layers: 0 });
+      assert.equal(t.store.layers.list().length, 1);
+      assert.deepEqual(await t.store.prune(), { blobs: 0, layers: 1 });
+      assert.deepEqual(t.store.layers.list(), []);
+      assert.deepEqual(readdirSync(join(t.root.layers, 'l')), []);
+    } finally {
+      t.cleanup();
+    }
+  });
+});

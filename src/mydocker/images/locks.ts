@@ -63,7 +63,7 @@ export interface TempDir {
 /** A directory under `tmpRoot` owned (flocked) by this process until disposed. */
 export function tempDir(tmpRoot: string, kind: string): TempDir {
   mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
-  const path = join(tmpRoot, `${kind}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const path = join(tmpRoot, `img-${kind}-${process.pid}-${randomBytes(6).toString('hex')}`);
   mkdirSync(path, { mode: 0o700 });
   const fd = openSync(path, 'r');
   flock(fd, LOCK_EX | LOCK_NB, path);
@@ -85,7 +85,14 @@ export function tempDir(tmpRoot: string, kind: string): TempDir {
   };
 }
 
-/** Remove temp areas whose owner is gone (their flock is free). Never touches a live one. */
+/** The names tempDir() gives: "<kind>-<pid>-<12 hex>". */
+const TEMP_NAME = /^img-[a-z]+-\d+-[0-9a-f]{12}$/;
+
+/**
+ * Remove temp areas whose owner is gone (their flock is free). Never touches a live one, nor
+ * anything in the directory that tempDir() did not name (DataRoot.tmp is shared with the
+ * container side).
+ */
 export function sweepTemp(tmpRoot: string): number {
   let names: string[];
   try {
@@ -95,6 +102,7 @@ export function sweepTemp(tmpRoot: string): number {
   }
   let removed = 0;
   for (const name of names) {
+    if (!TEMP_NAME.test(name)) continue;
     const path = join(tmpRoot, name);
     let fd: number;
     try {
