@@ -305,3 +305,24 @@ describe('image store: rmi --force of an image a stopped container uses, then pr
     }
   });
 });
+
+describe('image store: a load that takes a tag from another image', () => {
+  it("says so as docker does, and the old image stays, untagged", async () => {
+    const t = testStore('retag');
+    try {
+      const a = image([await tarOf([{ name: 'a', data: 'a' }])], { tags: ['app:1'] });
+      const b = image([await tarOf([{ name: 'b', data: 'b' }])], { tags: ['app:1'] });
+      writeFileSync(join(t.dir, 'a.tar'), await dockerArchive([a]));
+      writeFileSync(join(t.dir, 'b.tar'), await dockerArchive([b]));
+      await t.store.load(join(t.dir, 'a.tar'));
+      assert.deepEqual(await t.store.load(join(t.dir, 'b.tar')), [
+        `The image app:1 already exists, renaming the old one with ID ${sha(a.config)} to empty string`,
+        'Loaded image: app:1',
+      ]);
+      assert.equal(t.store.get('app:1').id, sha(b.config));
+      assert.deepEqual(t.store.get(sha(a.config)).repoTags, []);
+    } finally {
+      t.cleanup();
+    }
+  });
+});

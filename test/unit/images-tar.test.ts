@@ -81,3 +81,26 @@ describe('tar format', () => {
     );
   });
 });
+
+describe('progress renderer', () => {
+  it('is silent when the stream is not a tty, draws bars when it is', async () => {
+    const { progressRenderer, humanBytes } = await import('../../src/mydocker/images/progress.js');
+    const quietOut = Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.WriteStream;
+    let wrote = '';
+    (quietOut as unknown as PassThrough).on('data', (c: Buffer) => (wrote += c));
+    const q = await progressRenderer(quietOut);
+    q.onLayer?.({ digest: 'archive', phase: 'Loading', done: 10, total: 100 });
+    q.stop();
+    assert.equal(wrote, '');
+    const tty = Object.assign(new PassThrough(), { isTTY: true, columns: 100 }) as unknown as NodeJS.WriteStream;
+    let drawn = '';
+    (tty as unknown as PassThrough).on('data', (c: Buffer) => (drawn += c));
+    const r = await progressRenderer(tty);
+    r.onLayer?.({ digest: `sha256:${'a'.repeat(64)}`, phase: 'Extracting', done: 1500, total: 3000 });
+    r.stop();
+    assert.match(drawn, /aaaaaaaaaaaa: Extracting/);
+    assert.match(drawn, /1\.50kB\/3\.00kB/);
+    assert.equal(humanBytes(999), '999B');
+    assert.equal(humanBytes(12_345_678), '12.3MB');
+  });
+});

@@ -11,7 +11,7 @@
 // A layer is unpacked into a temp dir (DataRoot.tmp, same filesystem), checked against its
 // diff id, synced, and renamed into place: a crash never leaves a half layer under a diff id.
 import { createHash } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { syncfs } from '../../kernel/at.js';
@@ -124,7 +124,8 @@ export class LayerStore {
     const diff = join(path, 'diff');
     // Not recursive: a temp area removed meanwhile must not be created again.
     mkdirSync(path, { mode: 0o700 });
-    mkdirSync(diff, { mode: 0o755 });
+    mkdirSync(diff);
+    chmodSync(diff, 0o755); // whatever the umask: the root of a rootfs is 0755 unless the archive says otherwise
     const copyFd = opts.copyTo !== undefined ? openSync(opts.copyTo, 'wx', 0o600) : -1;
     const hasher = new Hasher((n) => opts.onBytes?.(n), copyFd >= 0 ? copyFd : undefined);
     tar.on('error', (e) => hasher.destroy(e));

@@ -505,25 +505,25 @@ export function chainIds(diffIds: string[]): string[] {
 
 /**
  * Point `full` (a normalized reference) at `id`, taking it from the image that had it.
- * Returns the id of an image left with no name by the move (docker's "renaming the old one").
+ * Returns the id of the image it was taken from (docker load's "renaming the old one").
  */
 function moveTag(idx: IndexFile, full: string, id: string, now: string): string | null {
   const isDigest = full.includes('@');
-  let orphan: string | null = null;
+  let previous: string | null = null;
   for (const r of Object.values(idx.images)) {
     if (r.id === id) continue;
     const list = isDigest ? r.repoDigests : r.repoTags;
     const i = list.indexOf(full);
     if (i !== -1) {
       list.splice(i, 1);
-      if (r.repoTags.length === 0) orphan = r.id;
+      previous = r.id;
     }
   }
   const rec = idx.images[id]!;
   const list = isDigest ? rec.repoDigests : rec.repoTags;
   if (!list.includes(full)) list.push(full);
   rec.lastTagTime = now;
-  return orphan;
+  return previous;
 }
 
 interface Resolved {
