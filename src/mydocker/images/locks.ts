@@ -6,7 +6,7 @@
 // Temp areas are directories under DataRoot.tmp, each flocked by its owner for its whole
 // life: the next sweep finds a dead owner's area unlocked and removes it.
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KernelError } from '../../kernel/ffi.js';
@@ -63,10 +63,14 @@ export interface TempDir {
 /** A directory under `tmpRoot` owned (flocked) by this process until disposed. */
 export function tempDir(tmpRoot: string, kind: string): TempDir {
   mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
-  const path = join(tmpRoot, `img-${kind}-${process.pid}-${randomBytes(6).toString('hex')}`);
-  mkdirSync(path, { mode: 0o700 });
-  const fd = openSync(path, 'r');
-  flock(fd, LOCK_EX | LOCK_NB, path);
+  const name = `img-${kind}-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const path = join(tmpRoot, name);
+  // Made under a name the sweep ignores, locked, then renamed: a sweeper never sees it unlocked.
+  const staging = join(tmpRoot, `.${name}`);
+  mkdirSync(staging, { mode: 0o700 });
+  const fd = openSync(staging, 'r');
+  flock(fd, LOCK_EX | LOCK_NB, staging);
+  renameSync(staging, path);
   let open = true;
   const release = () => {
     if (open) closeSync(fd);
@@ -86,7 +90,7 @@ export function tempDir(tmpRoot: string, kind: string): TempDir {
 }
 
 /** The names tempDir() gives: "<kind>-<pid>-<12 hex>". */
-const TEMP_NAME = /^img-[a-z]+-\d+-[0-9a-f]{12}$/;
+const TEMP_NAME = /^\.?img-[a-z]+-\d+-[0-9a-f]{12}$/;
 
 /**
  * Remove temp areas whose owner is gone (their flock is free). Never touches a live one, nor
@@ -104,6 +108,8 @@ export function sweepTemp(tmpRoot: string): number {
   for (const name of names) {
     if (!TEMP_NAME.test(name)) continue;
     const path = join(tmpRoot, name);
+    // A staging name is unlocked for an instant while it is made: only an old one is dead.
+    if (name.startsWith('.') && Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) < 60_000) continue;
     let fd: number;
     try {
       fd = openSync(path, 'r');
