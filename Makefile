@@ -38,10 +38,11 @@ $(ROOTFS)/bin/busybox: src/build/make-rootfs.sh
 	src/build/make-rootfs.sh $(ROOTFS)
 
 # The embedded default image (busybox:latest) that mydocker loads on first need, offline: a
-# reproducible docker-save archive of the rootfs. build.mjs empties dist/, so it follows build.
+# reproducible docker-save archive of a fresh make-rootfs.sh rootfs (not bundles/rootfs, which
+# the runtime's tests add mountpoints to). build.mjs empties dist/, so it follows build.
 DEFAULT_IMAGE := dist/images/busybox.tar
-default-image: build rootfs
-	$(NODE) build/src/build/default-image.js $(ROOTFS) $(DEFAULT_IMAGE)
+default-image: build
+	$(NODE) build/src/build/default-image.js $(DEFAULT_IMAGE)
 
 test-integration: build rootfs default-image
 	$(NODE) --test --test-concurrency=1 build/test/integration/
