@@ -1,10 +1,16 @@
-// Build step (run by `make` after the rootfs exists): the embedded default image, a
-// docker-save archive of busybox:latest made from bundles/rootfs (the host's static busybox).
-//   node build/src/build/default-image.js ROOTFS OUT
-// Reproducible: entries sorted, every mtime SOURCE_DATE_EPOCH (default 0), uid/gid 0, no
-// xattrs, a fixed `created` — two builds from the same busybox give the same image id.
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+// Build step (run by `make`): the embedded default image, a docker-save archive of
+// busybox:latest made from the host's static busybox.
+//   node build/src/build/default-image.js OUT
+// The rootfs is made afresh by src/build/make-rootfs.sh (the script behind bundles/rootfs) in
+// a temp dir: bundles/rootfs is shared with the runtime's tests, which create mountpoints in
+// it, and the image must not depend on what ran before. Reproducible: entries sorted, every
+// mtime SOURCE_DATE_EPOCH (default 0), uid/gid 0, no xattrs, a fixed `created` — two builds
+// from the same busybox give the same image id.
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { sha256 } from '../mydocker/images/digest.js';
 import { canonicalConfig, hostPlatform } from '../mydocker/images/manifest.js';
@@ -13,11 +19,19 @@ import { tarWriter } from '../mydocker/images/tar.js';
 import { packTree } from '../mydocker/images/tree-tar.js';
 import type { ImageConfig } from '../mydocker/images/types.js';
 
-const [rootfs, out] = process.argv.slice(2);
-if (!rootfs || !out) {
-  console.error('usage: default-image ROOTFS OUT');
+const [out] = process.argv.slice(2);
+if (!out) {
+  console.error('usage: default-image OUT');
   process.exit(2);
 }
+// build/src/build/default-image.js → the repository's src/build/make-rootfs.sh
+const script = fileURLToPath(new URL('../../../src/build/make-rootfs.sh', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'mydocker-default-image-'));
+const rootfs = join(work, 'rootfs');
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+process.umask(0o022); // modes in the image must not depend on the builder's umask
+const made = spawnSync(script, [rootfs], { stdio: 'inherit', env: { ...process.env, LC_ALL: 'C' } });
+if (made.status !== 0) process.exit(made.status ?? 1);
 const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? '0');
 const mtime = new Date(epoch * 1000);
 

@@ -56,6 +56,16 @@ describe('image store: default image, import, commit, export', () => {
   });
   after(() => t.cleanup());
 
+  it('the default image build is reproducible: two builds, the same bytes (whatever the umask)', () => {
+    const script = fileURLToPath(new URL('../../src/build/default-image.js', import.meta.url));
+    const a = join(t.dir, 'a.tar');
+    const b = join(t.dir, 'b.tar');
+    assert.equal(spawnSync(process.execPath, [script, a], { encoding: 'utf8' }).status, 0);
+    assert.equal(spawnSync('/bin/sh', ['-c', `umask 077; exec "$0" "$@"`, process.execPath, script, b], { encoding: 'utf8' }).status, 0);
+    assert.ok(readFileSync(a).equals(readFileSync(b)));
+    assert.ok(readFileSync(a).equals(readFileSync(defaultImageArchive())), 'dist/ holds the same build');
+  });
+
   it('ensureDefault loads the embedded busybox offline, then only reads the index', async () => {
     busybox = await t.store.ensureDefault();
     assert.deepEqual(busybox.repoTags, ['docker.io/library/busybox:latest']);
@@ -91,7 +101,7 @@ describe('image store: default image, import, commit, export', () => {
       rmSync(join(merged, 'root'), { recursive: true });
       mkdirSync(join(merged, 'root'));
       writeFileSync(join(merged, 'root/only'), 'only');
-      mkdirSync(join(merged, 'data'));
+      mkdirSync(join(merged, 'data'), { recursive: true });
       writeFileSync(join(merged, 'data/secret'), 'volume content');
       symlinkSync('/etc/hostname', join(merged, 'hostlink'));
       expected = view(merged).filter((l) => !l.startsWith('data/'));
