@@ -13,7 +13,7 @@
 // The query side (resolve, get, list, layerDirs) reads index.json and small blobs only and
 // never loads the tar code: it is on every `run`'s path.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import type { DataRoot } from '../paths.js';
@@ -650,13 +650,4 @@ function deleteRecord(
   if (Object.values(idx.images).some((r) => r.parent === parent.id)) return;
   if (opts.inUse?.(parent.id)) return;
   deleteRecord(idx, parent, false, opts, null, lines, deleted);
-}
-
-/** Whether the store directory exists at all (a fresh root has none). */
-export function storeExists(root: DataRoot): boolean {
-  return existsSync(join(root.images, 'index.json'));
-}
-
-export function readIndexFile(path: string): IndexFile {
-  return JSON.parse(readFileSync(path, 'utf8')) as IndexFile;
 }
