@@ -6,11 +6,11 @@ PREFIX ?= /usr/local
 # Every Node start pays ~60 ms to parse NODE_EXTRA_CA_CERTS; the runtime never speaks TLS.
 unexport NODE_EXTRA_CA_CERTS
 
-.PHONY: all setup build gen check test test-unit test-integration bench install clean rootfs run
+.PHONY: all setup build gen check test test-unit test-integration bench install clean rootfs run default-image
 
 ROOTFS := bundles/rootfs
 
-all: build
+all: build default-image
 
 # Everything a fresh Debian 12 machine lacks (apt packages, node_modules).
 setup:
@@ -37,7 +37,14 @@ rootfs: $(ROOTFS)/bin/busybox
 $(ROOTFS)/bin/busybox: src/build/make-rootfs.sh
 	src/build/make-rootfs.sh $(ROOTFS)
 
-test-integration: build rootfs
+# The embedded default image (busybox:latest) that mydocker loads on first need, offline: a
+# reproducible docker-save archive of a fresh make-rootfs.sh rootfs (not bundles/rootfs, which
+# the runtime's tests add mountpoints to). build.mjs empties dist/, so it follows build.
+DEFAULT_IMAGE := dist/images/busybox.tar
+default-image: build
+	$(NODE) build/src/build/default-image.js $(DEFAULT_IMAGE)
+
+test-integration: build rootfs default-image
 	$(NODE) --test --test-concurrency=1 build/test/integration/
 
 # Everything CI runs: types, unit tests, the real-kernel suite, containerd's shim driving us,
@@ -53,10 +60,11 @@ run: setup
 # Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs). Never
 # fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time goes,
 # and README.md's Performance section.
-bench: build rootfs
+bench: build rootfs default-image
 	$(NODE) test/bench/bench.mjs $(BENCH_FLAGS)
+	$(NODE) test/bench/images.mjs
 
-install: build
+install: build default-image
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc
 	ln -sf $(CURDIR)/dist/mydocker.js $(PREFIX)/bin/mydocker
 
