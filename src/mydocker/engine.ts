@@ -5,15 +5,15 @@ import { dirname } from 'node:path';
 import { Runtime } from '../container/runtime.js';
 import { distScriptPath } from '../process/launch.js';
 import { ContainerStore } from './containers/store.js';
-import type { ImageBackend } from './images/backend.js';
+import { ImageStore } from './images/store.js';
 import { DataRoot } from './paths.js';
+import { NotFoundError } from './errors.js';
+import type { Image } from './images/types.js';
 import { VolumeStore } from './volumes/store.js';
 
 export interface EngineOptions {
   /** --root: moves every tree (tests). */
   root?: string;
-  /** The image store; default: the real one, loaded on first use. */
-  images?: ImageBackend;
 }
 
 export class Engine {
@@ -22,27 +22,31 @@ export class Engine {
   readonly containers: ContainerStore;
   readonly volumes: VolumeStore;
   private runtime_?: Runtime;
-  private images_?: ImageBackend;
+  private images_?: ImageStore;
 
   constructor(opts: EngineOptions = {}) {
     this.rootGiven = opts.root;
     this.paths = new DataRoot(opts.root);
     this.containers = new ContainerStore(this.paths);
     this.volumes = new VolumeStore(this.paths);
-    this.images_ = opts.images;
   }
 
   get runtime(): Runtime {
     return (this.runtime_ ??= new Runtime(this.paths.runtime));
   }
 
-  get images(): ImageBackend {
-    if (!this.images_) throw new Error('Engine: no image store (set it with engine.setImages)');
-    return this.images_;
+  get images(): ImageStore {
+    return (this.images_ ??= new ImageStore(this.paths));
   }
 
-  setImages(images: ImageBackend): void {
-    this.images_ = images;
+  /** An image by reference, or null (the store throws NotFoundError). */
+  findImage(ref: string): Image | null {
+    try {
+      return this.images.get(ref);
+    } catch (e) {
+      if (e instanceof NotFoundError) return null;
+      throw e;
+    }
   }
 
   /** The runtime's CLI (conmon runs `create` through it) and our own (conmon's exit command). */

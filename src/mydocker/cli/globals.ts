@@ -1,8 +1,5 @@
 // What every verb gets: the global flags, and the engine they select.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { Engine } from '../engine.js';
-import { DirImages } from '../images/dir-backend.js';
 
 export interface Globals {
   root?: string;
@@ -10,16 +7,7 @@ export interface Globals {
 }
 
 export function engineFor(g: Globals): Engine {
-  const engine = new Engine({ root: g.root || undefined });
-  // Until the content store lands: the fixtures' busybox rootfs as the one image.
-  let dir = dirname(engine.runtimeCli);
-  let rootfs = join(dir, '..', 'bundles', 'rootfs');
-  for (let i = 0; i < 3 && !existsSync(rootfs); i++) {
-    dir = dirname(dir);
-    rootfs = join(dir, 'bundles', 'rootfs');
-  }
-  engine.setImages(new DirImages(rootfs));
-  return engine;
+  return new Engine({ root: g.root || undefined });
 }
 
 /** One line per id on stdout (docker prints the name or id it acted on). */

@@ -214,6 +214,93 @@ container
   .option('--format <template>', 'Go template')
   .action(verb(() => import('./verbs/ps.js')));
 
+/** Image verbs, at the top level as docker's (images, rmi, tag…) and under `image` (ls, rm, tag…). */
+function imageVerbs(parent: Command, top: boolean) {
+  const named = (name: string, alias?: string) => {
+    const c = parent.command(name);
+    return alias ? c.alias(alias) : c;
+  };
+  named(top ? 'images' : 'ls', top ? undefined : 'list')
+    .description('list images')
+    .argument('[repository]')
+    .option('-a, --all', 'all images')
+    .option('-q, --quiet', 'only ids')
+    .option('--no-trunc', 'full ids')
+    .option('--digests', 'show digests')
+    .option('--format <template>', 'Go template')
+    .action(verb(() => import('./verbs/images.js').then((m) => ({ default: m.images }))));
+  named(top ? 'rmi' : 'rm', top ? undefined : 'remove')
+    .description('remove images')
+    .argument('<image...>')
+    .option('-f, --force', 'untag and remove even if in use by a container')
+    .option('--no-prune', 'keep untagged parents')
+    .action(verb(() => import('./verbs/images.js').then((m) => ({ default: m.rmi }))));
+  named('tag')
+    .description('create a tag TARGET that refers to SOURCE')
+    .argument('<source>')
+    .argument('<target>')
+    .action(verb(() => import('./verbs/images.js').then((m) => ({ default: m.tag }))));
+  named('history')
+    .description("show an image's history")
+    .argument('<image>')
+    .option('-q, --quiet', 'only ids')
+    .option('--no-trunc', 'do not truncate')
+    .option('-H, --human', 'human sizes and dates (default)')
+    .option('--format <template>', 'Go template')
+    .action(verb(() => import('./verbs/images.js').then((m) => ({ default: m.history }))));
+  named('import')
+    .description('import a rootfs tarball (.tar, .tar.gz, .tar.xz, or - for stdin) as an image')
+    .argument('<file>')
+    .argument('[repository[:tag]]')
+    .option('-c, --change <instruction>', 'a Dockerfile instruction for the config (CMD, ENV, …)', collect)
+    .option('-m, --message <message>', 'commit message')
+    .option('--platform <os/arch>', 'platform of the image')
+    .action(verb(() => import('./verbs/images.js').then((m) => ({ default: m.importVerb }))));
+  named('load')
+    .description('load images from a docker-save or OCI archive')
+    .option('-i, --input <file>', 'read from a file (default: stdin)')
+    .option('-q, --quiet', 'no progress')
+    .action(verb(() => import('./verbs/images.js').then((m) => ({ default: m.load }))));
+  named('save')
+    .description('save images to a docker-save archive')
+    .argument('<image...>')
+    .option('-o, --output <file>', 'write to a file (default: stdout)')
+    .action(verb(() => import('./verbs/images.js').then((m) => ({ default: m.save }))));
+}
+imageVerbs(program, true);
+const image = program.command('image').description('manage images');
+imageVerbs(image, false);
+image
+  .command('inspect')
+  .argument('<image...>')
+  .option('-f, --format <template>', 'Go template')
+  .action(verb(() => import('./verbs/images.js').then((m) => ({ default: m.inspect }))));
+image
+  .command('prune')
+  .option('-a, --all', 'all images without a container, not only dangling ones')
+  .option('-f, --force', 'do not ask')
+  .action(verb(() => import('./verbs/images.js').then((m) => ({ default: m.prune }))));
+
+for (const parent of [program, container]) {
+  parent
+    .command('export')
+    .description("a container's filesystem as a tar archive")
+    .argument('<container>')
+    .option('-o, --output <file>', 'write to a file (default: stdout)')
+    .action(verb(() => import('./verbs/snapshot.js').then((m) => ({ default: m.exportVerb }))));
+  parent
+    .command('commit')
+    .description("a new image from a container's changes")
+    .argument('<container>')
+    .argument('[repository[:tag]]')
+    .option('-a, --author <author>', 'author')
+    .option('-m, --message <message>', 'commit message')
+    .option('-c, --change <instruction>', 'a Dockerfile instruction for the config (CMD, ENV, …)', collect)
+    .option('-p, --pause', 'pause the container while committing (default)', true)
+    .option('--no-pause', 'do not pause the container')
+    .action(verb(() => import('./verbs/snapshot.js').then((m) => ({ default: m.commit }))));
+}
+
 const volume = program.command('volume').description('manage volumes');
 volume
   .command('create')

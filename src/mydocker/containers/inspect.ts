@@ -5,14 +5,14 @@ import type { ContainerRecord } from './record.js';
 import { rootfsDirs } from './rootfs.js';
 import { liveState } from './status.js';
 
-export function inspectContainer(engine: Engine, rec: ContainerRecord): Record<string, unknown> {
+export async function inspectContainer(engine: Engine, rec: ContainerRecord): Promise<Record<string, unknown>> {
   const live = liveState(engine, rec);
   const dir = engine.containers.path(rec.Id);
   const dirs = rootfsDirs(dir);
   let lower = '';
   try {
-    const image = engine.images.byId(rec.ImageId);
-    if (image) lower = [dirs.init, ...[...engine.images.layerDirs(image)].reverse()].join(':');
+    const image = engine.findImage(rec.ImageId);
+    if (image) lower = [dirs.init, ...[...(await engine.images.layerDirs(image))].reverse()].join(':');
   } catch {
     /* image gone */
   }

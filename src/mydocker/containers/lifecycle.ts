@@ -26,8 +26,12 @@ export interface CreateResult {
   warnings: string[];
 }
 
-/** `create`: the record, volumes and rootfs directories; nothing runs yet. */
-export function createContainer(engine: Engine, imageRef: string, image: Image, command: string[], flags: RunFlags): CreateResult {
+/**
+ * `create`: the record, volumes and rootfs directories; nothing runs yet. The image store is
+ * held from before the image was resolved (`hold`, the caller's) until the record names it, so
+ * an `rmi` cannot take its layers in between.
+ */
+export async function createContainer(engine: Engine, imageRef: string, image: Image, command: string[], flags: RunFlags): Promise<CreateResult> {
   const spec = containerSpec(imageRef, image, command, flags);
   const warnings: string[] = [];
   if (spec.hostConfig.NetworkMode !== 'none' && spec.hostConfig.NetworkMode !== 'host') {
@@ -78,7 +82,7 @@ export function createContainer(engine: Engine, imageRef: string, image: Image, 
     // Written first: from here on, `rm -f <id>` finds and removes whatever follows.
     engine.containers.write(rec);
     rec.Mounts = spec.mounts.map((m) => resolveVolume(engine, rec, m));
-    const layers = engine.images.layerDirs(image);
+    const layers = await engine.images.layerDirs(image);
     createRootfsDirs(rootfsDirs(engine.containers.path(id)), layers);
     mkdirSync(join(engine.containers.path(id), 'bundle'), { mode: 0o700 });
     mkdirSync(exitDir(engine, id), { mode: 0o700 });
@@ -127,11 +131,10 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     // What a previous run left (a crash between exit and cleanup): the runtime's state, mounts.
     finishPreviousRun(engine, rec);
     const cdir = engine.containers.path(id);
-    const image = engine.images.byId(rec.ImageId);
+    const image = engine.findImage(rec.ImageId);
     if (!image) throw new MydockerError(`container ${rec.Name}: its image ${rec.ImageId} is gone`);
-    const layers = engine.images.layerDirs(image);
     const dirs = rootfsDirs(cdir);
-    mountRootfs(dirs, layers);
+    mountRootfs(dirs, await engine.images.lowerdir(image));
 
     const files = {
       hosts: join(cdir, 'hosts'),

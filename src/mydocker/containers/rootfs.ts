@@ -72,22 +72,32 @@ export function createRootfsDirs(dirs: RootfsDirs, lowersBottomFirst: string[]):
 /** One page: the kernel's limit for mount(2)'s data string. */
 const MAX_OPTIONS = 4095;
 
-export function overlayOptions(dirs: RootfsDirs, lowersBottomFirst: string[]): string {
-  const lower = [dirs.init, ...[...lowersBottomFirst].reverse()].join(':');
-  return `lowerdir=${lower},upperdir=${dirs.upper},workdir=${dirs.work}`;
+/** The image's layers as the store gives them: top-most first, maybe relative to `cwd`. */
+export interface ImageLower {
+  lowerdir: string;
+  cwd?: string;
+}
+
+export function overlayOptions(dirs: RootfsDirs, image: ImageLower): string {
+  return `lowerdir=${dirs.init}:${image.lowerdir},upperdir=${dirs.upper},workdir=${dirs.work}`;
 }
 
 /** Mount the overlay at merged (no-op when already mounted). */
-export function mountRootfs(dirs: RootfsDirs, lowersBottomFirst: string[]): void {
+export function mountRootfs(dirs: RootfsDirs, image: ImageLower): void {
   if (isMountpoint(dirs.merged)) return;
-  const data = overlayOptions(dirs, lowersBottomFirst);
+  const data = overlayOptions(dirs, image);
   if (data.length > MAX_OPTIONS) {
-    throw new MydockerError(`mount the container's rootfs: ${lowersBottomFirst.length} layers make the overlay options longer than a page`);
+    throw new MydockerError(`mount the container's rootfs: the image has too many layers for one overlay mount (options longer than a page)`);
   }
+  // Relative layer names (a very deep image) resolve against the mount's working directory.
+  const back = image.cwd ? process.cwd() : undefined;
   try {
+    if (image.cwd) process.chdir(image.cwd);
     mount('overlay', dirs.merged, 'overlay', 0, data);
   } catch (e) {
     throw new MydockerError(`mount the container's rootfs (overlay on ${dirs.merged}): ${(e as Error).message}`, { cause: e });
+  } finally {
+    if (back) process.chdir(back);
   }
   // Private: the container's rootfs must not propagate into other mount namespaces.
   try {

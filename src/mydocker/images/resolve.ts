@@ -16,21 +16,21 @@ export interface RunTarget {
 
 const DEFAULT_NAMES = new Set(['busybox', 'busybox:latest', 'library/busybox', 'library/busybox:latest', 'docker.io/library/busybox', 'docker.io/library/busybox:latest']);
 
-export function resolveRunTarget(engine: Engine, ref: string, command: string[]): RunTarget {
-  const found = engine.images.resolve(ref) ?? (DEFAULT_NAMES.has(ref) ? engine.images.ensureDefault() : null);
+export async function resolveRunTarget(engine: Engine, ref: string, command: string[]): Promise<RunTarget> {
+  const found = engine.findImage(ref) ?? (DEFAULT_NAMES.has(ref) ? await engine.images.ensureDefault() : null);
   if (found) return { imageRef: ref, image: found, command };
-  const def = engine.images.ensureDefault();
-  if (!ref.includes(':') && hasCommand(engine, def, ref)) return { imageRef: 'busybox', image: def, command: [ref, ...command] };
+  const def = await engine.images.ensureDefault();
+  if (!ref.includes(':') && (await hasCommand(engine, def, ref))) return { imageRef: 'busybox', image: def, command: [ref, ...command] };
   throw new NotFoundError('image', `${ref}${ref.includes(':') || ref.includes('@') ? '' : ':latest'} (not in the image store; load, import or pull it first)`);
 }
 
 /** Whether `cmd` names an executable of the image: a path, or a name on its PATH. */
-function hasCommand(engine: Engine, image: Image, cmd: string): boolean {
+async function hasCommand(engine: Engine, image: Image, cmd: string): Promise<boolean> {
   if (!/^[\w./+-]+$/.test(cmd) || cmd.includes('..')) return false;
   const env = image.config.config?.Env ?? [];
   const path = (env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':');
   const candidates = cmd.includes('/') ? [cmd] : path.map((d) => join(d, cmd));
-  const layers = [...engine.images.layerDirs(image)].reverse();
+  const layers = [...(await engine.images.layerDirs(image))].reverse();
   for (const c of candidates) {
     for (const l of layers) {
       try {

@@ -6,21 +6,16 @@ import { InputError, NotFoundError } from '../../errors.js';
 import { engineFor, type Globals } from '../globals.js';
 import { compile } from '../template.js';
 
-function find(engine: Engine, ref: string, type: string | undefined): Record<string, unknown> {
+async function find(engine: Engine, ref: string, type: string | undefined): Promise<Record<string, unknown>> {
   if (!type || type === 'container') {
     try {
-      return inspectContainer(engine, engine.containers.read(engine.containers.resolve(ref)));
+      return await inspectContainer(engine, engine.containers.read(engine.containers.resolve(ref)));
     } catch (e) {
       if (!(e instanceof NotFoundError) || type === 'container') throw e;
     }
   }
   if (!type || type === 'image') {
-    const img = engine.images.resolve(ref);
-    if (img) {
-      const inspectImage = (engine.images as { inspect?: (r: string) => Record<string, unknown> }).inspect;
-      if (inspectImage) return inspectImage.call(engine.images, ref);
-      return { Id: img.id, RepoTags: img.repoTags, RepoDigests: img.repoDigests, Created: img.created, Size: img.size, Config: img.config.config ?? {}, Architecture: img.config.architecture, Os: img.config.os, RootFS: { Type: 'layers', Layers: img.config.rootfs.diff_ids } };
-    }
+    if (engine.findImage(ref)) return engine.images.inspect(ref);
     if (type === 'image') throw new NotFoundError('image', ref);
   }
   if (!type || type === 'volume') {
@@ -31,13 +26,13 @@ function find(engine: Engine, ref: string, type: string | undefined): Record<str
   throw new NotFoundError('object', ref);
 }
 
-export default function (refs: string[], o: { format?: string; type?: string }, g: Globals): void {
+export default async function (refs: string[], o: { format?: string; type?: string }, g: Globals): Promise<void> {
   const engine = engineFor(g);
   const objs: Record<string, unknown>[] = [];
   let failed: unknown;
   for (const r of refs) {
     try {
-      objs.push(find(engine, r, o.type));
+      objs.push(await find(engine, r, o.type));
     } catch (e) {
       if (failed === undefined) failed = e;
       else process.stderr.write(`mydocker: ${(e as Error).message}\n`);

@@ -11,8 +11,15 @@ import { engineFor, type Globals } from '../globals.js';
 export default async function (imageArg: string, command: string[], o: RunFlags, g: Globals): Promise<number> {
   const engine = engineFor(g);
   if (o.interactive && o.tty && !o.detach && !process.stdin.isTTY) throw new InputError('the input device is not a TTY (drop -t, or run from a terminal)');
-  const target = resolveRunTarget(engine, imageArg, command);
-  const { record } = createContainer(engine, target.imageRef, target.image, target.command, o);
+  // Held from resolving the image until the record names it: no rmi in between.
+  const unhold = await engine.images.hold();
+  let record;
+  try {
+    const target = await resolveRunTarget(engine, imageArg, command);
+    ({ record } = await createContainer(engine, target.imageRef, target.image, target.command, o));
+  } finally {
+    unhold();
+  }
   const id = record.Id;
   if (o.detach) {
     try {
