@@ -7,8 +7,10 @@ cd "$(dirname "$0")/../.."
 # busybox-static: the rootfs of every fixture; runc: the side-by-side control in tests and bench;
 # containerd: the client suite; iproute2/iptables: network tests; bsdutils (script) and tmux:
 # terminal tests; umoci/skopeo: image archives; file: checks that busybox is static; podman:
-# the image store's round-trip control; xz-utils/zstd: xz and zstd archives and layers.
-PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd"
+# the image store's round-trip control; xz-utils/zstd: xz and zstd archives and layers;
+# docker-registry: the real registry pull/push are tested against (on 127.0.0.1 only);
+# apache2-utils: htpasswd (bcrypt) for that registry's basic auth.
+PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd docker-registry apache2-utils"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
@@ -19,6 +21,11 @@ if [ -n "$missing" ]; then
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  # docker-registry's package starts a system-wide registry on :5000 where systemd runs;
+  # the tests start their own on 127.0.0.1 and nothing needs that one.
+  case " $missing " in *" docker-registry "*)
+    if [ -d /run/systemd/system ]; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi ;;
+  esac
 fi
 
 # Node dependencies, exactly as locked.
