@@ -94,7 +94,11 @@ export function networkError(method: string, url: URL, e: unknown): Error {
       why = `connect to ${url.host}: network unreachable`;
       break;
     default:
-      why = err.message || String(e);
+      if (isTlsMismatch(e) && url.protocol === 'https:' && (err.code === 'EPROTO' || /wrong version number/.test(err.message))) {
+        why = `TLS handshake failed: the server does not speak TLS (a plain-HTTP registry? allow it with --insecure-registry ${url.host} or daemon.json's insecure-registries)`;
+      } else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(err.code ?? '')) {
+        why = `x509: ${err.message} (to skip verification for this registry: --insecure-registry ${url.host} or daemon.json's insecure-registries)`;
+      } else why = err.message || String(e);
   }
   return Object.assign(new RegistryError(`${where}: ${why}${err.code && !why.includes(err.code) ? ` (${err.code})` : ''}`), { code: err.code, cause: e });
 }

@@ -252,7 +252,9 @@ async function download(
         }
       });
       res.on('end', resolve);
-      res.on('error', (e) => reject(e instanceof InputError ? e : new RegistryError(`${what}: download failed: ${e.message}`)));
+      res.on('error', (e: NodeJS.ErrnoException) =>
+        reject(e instanceof InputError ? e : Object.assign(new RegistryError(`${what}: download failed after ${got} of ${desc.size} bytes: ${e.message}`), { code: e.code ?? 'ECONNRESET' })),
+      );
       res.on('close', () => {
         if (!res.complete) reject(Object.assign(new RegistryError(`${what}: the connection closed before the end (${got} of ${desc.size} bytes)`), { code: 'ECONNRESET' }));
       });
