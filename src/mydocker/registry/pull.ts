@@ -14,7 +14,7 @@
 // store's shared hold and the layers' locks, exactly as `load`: a pull killed at any point
 // leaves nothing in the store, and the next one starts over.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fsync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -259,7 +259,8 @@ async function download(
         if (!res.complete) reject(Object.assign(new RegistryError(`${what}: the connection closed before the end (${got} of ${desc.size} bytes)`), { code: 'ECONNRESET' }));
       });
     });
-    fsyncSync(fd);
+    // On the thread pool: other layers keep streaming meanwhile.
+    await new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
     report.layer(job.short, 'Verifying Checksum');
     const digest = `sha256:${hash.digest('hex')}`;
     if (got !== desc.size) throw new InputError(`${what}: size mismatch: the manifest says ${desc.size} bytes, the registry sent ${got}`);
