@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { dockerArchive, image, tarOf } from '../helpers/images.js';
 import { withMydocker } from '../helpers/mydocker.js';
-import { busyboxLayer, have, haveRegistry, ociImage, runTty, sha, skopeo, skopeoCopy, TestRegistry, writeOciLayout } from '../helpers/registry.js';
+import { busyboxLayer, have, haveRegistry, ociImage, runAsync, runTty, sha, skopeo, skopeoCopy, TestRegistry, writeOciLayout } from '../helpers/registry.js';
 
 describe('mydocker pull from a real registry', { skip: haveRegistry() ? false : 'docker-registry or skopeo missing' }, () => {
   let reg: TestRegistry;
@@ -175,6 +175,17 @@ describe('mydocker pull from a real registry', { skip: haveRegistry() ? false : 
     } finally {
       spawnSync('podman', [...base, 'rmi', '-a', '-f'], { stdio: 'ignore' });
     }
+  }));
+
+  it('two pulls of one image at once both succeed, and each layer is unpacked once', withMydocker(async (md) => {
+    const log = join(md.dir, 'unpacks.log');
+    writeFileSync(log, '');
+    const ref = `${reg.host}/test/app:1`;
+    const [a, b] = await Promise.all([runAsync(md, ['pull', '-q', ref], { env: { MYDOCKER_TEST_UNPACK_LOG: log } }), runAsync(md, ['pull', '-q', ref], { env: { MYDOCKER_TEST_UNPACK_LOG: log } })]);
+    assert.equal(a.status, 0, a.stderr);
+    assert.equal(b.status, 0, b.stderr);
+    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n').sort(), [...app.diffIds].sort());
+    assert.equal(md.ok(['run', '--rm', ref]), 'hello from the registry\n');
   }));
 
   it('the store holds exactly the image after pulls: no temp areas, blobs = manifest + config + layers', withMydocker(async (md) => {
