@@ -103,17 +103,19 @@ export class Registry {
   async request(method: Method, pathOrUrl: string, o: RequestOptions): Promise<IncomingMessage> {
     await this.ping();
     let url = new URL(pathOrUrl, this.base);
+    // Credentials and the insecure allowance are the registry's own: a URL on another host
+    // (an upload location, a redirect to storage) gets neither.
+    const own = (u: URL) => u.origin === new URL(this.base).origin;
     for (let attempt = 0; ; attempt++) {
       const auth = await this.auth.header(o.scopes);
-      const headers: OutgoingHttpHeaders = { ...o.headers, ...(auth ? { authorization: auth } : {}) };
-      let res = await this.transport.send({ method, url, headers, ...(o.body !== undefined ? { body: o.body } : {}), insecureTls: this.insecure });
+      const headers: OutgoingHttpHeaders = { ...o.headers, ...(auth && own(url) ? { authorization: auth } : {}) };
+      let res = await this.transport.send({ method, url, headers, ...(o.body !== undefined ? { body: o.body } : {}), insecureTls: own(url) && this.insecure });
       for (let hops = 0; (method === 'GET' || method === 'HEAD') && isRedirect(res.statusCode) && res.headers.location; hops++) {
         if (hops >= 10) throw new RegistryError(`${method} ${url.href}: too many redirects`);
         await drain(res);
         const next = new URL(res.headers.location, url);
-        const same = next.origin === new URL(this.base).origin;
-        const h: OutgoingHttpHeaders = { ...o.headers, ...(same && auth ? { authorization: auth } : {}) };
-        res = await this.transport.send({ method, url: next, headers: h, insecureTls: same && this.insecure });
+        const h: OutgoingHttpHeaders = { ...o.headers, ...(own(next) && auth ? { authorization: auth } : {}) };
+        res = await this.transport.send({ method, url: next, headers: h, insecureTls: own(next) && this.insecure });
         url = next;
       }
       if (res.statusCode === 401 && attempt === 0 && this.auth.retryAfter401(res.headers['www-authenticate'], o.scopes)) {
