@@ -369,7 +369,13 @@ export async function pullImage(store: ImageStore, name: string, opts: PullOptio
       // 3. The layers.
       const seen = new Set<string>();
       const jobs: LayerJob[] = [];
+      const diffOf = new Map<string, string>();
       manifest.layers.forEach((desc, i) => {
+        const diffId = config.rootfs.diff_ids[i]!;
+        if (diffOf.has(desc.digest) && diffOf.get(desc.digest) !== diffId) {
+          throw new InputError(`${fam}: layer ${desc.digest} appears twice with two diff ids in the config (${diffOf.get(desc.digest)}, ${diffId})`);
+        }
+        diffOf.set(desc.digest, diffId);
         if (seen.has(desc.digest)) return;
         seen.add(desc.digest);
         jobs.push({ desc, diffId: config.rootfs.diff_ids[i]!, short: hexOf(desc.digest).slice(0, 12), compression: compressions[i]!, haveBlob: false, haveLayer: false });

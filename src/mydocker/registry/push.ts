@@ -167,11 +167,13 @@ export async function pushImage(store: ImageStore, name: string, opts: PushOptio
       .sort();
     if (!tags.length) throw new InputError(`An image does not exist locally with the tag: ${familiarName(ref)}`);
   } else tags = ['latest'];
-  // Every image there before we talk to the registry.
-  const images = tags.map((t) => ({ tag: t, image: imageFor(store, ref.name, t) }));
-  const session = opts.session ?? new RegistrySession(store.root.lib, opts);
+  // Held from here: no rmi or prune removes a blob we are about to send.
   const hold = await store.hold();
+  let session: RegistrySession | undefined;
   try {
+    // Every image there before we talk to the registry.
+    const images = tags.map((t) => ({ tag: t, image: imageFor(store, ref.name, t) }));
+    session = opts.session ?? new RegistrySession(store.root.lib, opts);
     report.line(`The push refers to repository [${familiarName(ref)}]`);
     const repo = session.registry(ref.domain).repository(ref.path);
     const sources = mountSources(store, ref.domain, ref.path);
@@ -225,6 +227,6 @@ export async function pushImage(store: ImageStore, name: string, opts: PushOptio
     return results;
   } finally {
     hold();
-    if (!opts.session) session.close();
+    if (!opts.session) session?.close();
   }
 }
