@@ -23,8 +23,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 gen: node_modules/.package-lock.json
 	$(NODE) src/build/gen-spec.mjs
 
+# dist/: the programs, and the embedded default image (busybox:latest) that mydocker loads on
+# first need, offline: a reproducible docker-save archive of a fresh make-rootfs.sh rootfs (not
+# bundles/rootfs, which the runtime's tests add mountpoints to).
+DEFAULT_IMAGE := dist/images/busybox.tar
 build: node_modules/.package-lock.json
 	$(NODE) src/build/build.mjs
+	$(NODE) build/src/build/default-image.js $(DEFAULT_IMAGE)
 
 check: build
 	npx tsc -p tsconfig.json
@@ -37,12 +42,7 @@ rootfs: $(ROOTFS)/bin/busybox
 $(ROOTFS)/bin/busybox: src/build/make-rootfs.sh
 	src/build/make-rootfs.sh $(ROOTFS)
 
-# The embedded default image (busybox:latest) that mydocker loads on first need, offline: a
-# reproducible docker-save archive of a fresh make-rootfs.sh rootfs (not bundles/rootfs, which
-# the runtime's tests add mountpoints to). build.mjs empties dist/, so it follows build.
-DEFAULT_IMAGE := dist/images/busybox.tar
 default-image: build
-	$(NODE) build/src/build/default-image.js $(DEFAULT_IMAGE)
 
 test-integration: build rootfs default-image
 	$(NODE) --test --test-concurrency=1 build/test/integration/

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseSignal } from '../../spec/tables.js';
 import type { Engine } from '../engine.js';
 import { CommandError, ConflictError, InputError, MydockerError } from '../errors.js';
+import { crashPoint } from '../crash.js';
 import { removeTree } from '../fs/remove.js';
 import type { Image } from '../images/types.js';
 import { hostHostnameText, hostsText, readHost, resolvConfText, writeInPlace } from './etc-files.js';
@@ -45,6 +46,7 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
   if (flags.name !== undefined) {
     name = validateName(flags.name);
     engine.containers.reserveName(name, id);
+    crashPoint('create:name-reserved');
   } else {
     for (let i = 0; ; i++) {
       name = generatedName();
@@ -81,9 +83,11 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
     if (!rec.Config.Hostname) rec.Config.Hostname = rec.HostConfig.NetworkMode === 'host' ? hostHostnameText() : shortId(id);
     // Written first: from here on, `rm -f <id>` finds and removes whatever follows.
     engine.containers.write(rec);
+    crashPoint('create:record-written');
     rec.Mounts = spec.mounts.map((m) => resolveVolume(engine, rec, m));
     const layers = await engine.images.layerDirs(image);
     createRootfsDirs(rootfsDirs(engine.containers.path(id)), layers);
+    crashPoint('create:rootfs-made');
     mkdirSync(join(engine.containers.path(id), 'bundle'), { mode: 0o700 });
     mkdirSync(exitDir(engine, id), { mode: 0o700 });
     engine.containers.write(rec);
@@ -135,6 +139,7 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     if (!image) throw new MydockerError(`container ${rec.Name}: its image ${rec.ImageId} is gone`);
     const dirs = rootfsDirs(cdir);
     mountRootfs(dirs, await engine.images.lowerdir(image));
+    crashPoint('start:mounted');
 
     const files = {
       hosts: join(cdir, 'hosts'),
@@ -188,8 +193,10 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
       throw commandError(e as Error);
     }
     try {
+      crashPoint('start:monitor-created');
       opts.beforeStart?.(monitor);
       engine.runtime.start(id);
+      crashPoint('start:started');
     } catch (e) {
       monitor.release();
       const msg = (e as Error).message;
@@ -440,8 +447,39 @@ export interface RemoveOptions {
   volumes?: boolean;
 }
 
+/**
+ * Directories of removals that were killed half way (renamed out of the tree, not yet deleted):
+ * finish them. Only those whose remover is dead: a live one is still working.
+ */
+export function sweepRemovals(engine: Engine): void {
+  let names: string[];
+  try {
+    names = readdirSync(engine.paths.tmp);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^removing-(?:volume-)?.+-(\d+)$/.exec(n);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // its remover lives
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EPERM') continue;
+    }
+    const dir = join(engine.paths.tmp, n);
+    try {
+      unmountRootfs(dir);
+      removeTree(dir);
+    } catch {
+      /* the next sweep tries again */
+    }
+  }
+}
+
 /** `rm`: refuses a running container without force; never deletes through a mount. */
 export async function removeContainer(engine: Engine, id: string, opts: RemoveOptions = {}): Promise<void> {
+  sweepRemovals(engine);
   let rec: ContainerRecord | null = null;
   try {
     rec = engine.containers.read(id);
@@ -534,6 +572,7 @@ function removeContainerFiles(engine: Engine, id: string, name: string | null, k
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
+  crashPoint('rm:detached');
   if (name) engine.containers.releaseName(name, id);
   else for (const n of namesOf(engine, id)) engine.containers.unlinkName(n);
   if (trash) removeTree(trash);
