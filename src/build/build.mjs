@@ -2,6 +2,8 @@
 // library), and bundle the programs on the container's path into dist/:
 //   dist/mydocker-runc.js  the CLI's entry: runs dist/cli.js from a V8 code cache (src/cli/code-cache.ts)
 //   dist/cli.js            the CLI (each verb's modules are evaluated on first import)
+//   dist/mydocker.js       mydocker's entry: runs dist/mydocker-cli.js from a code cache (the same loader)
+//   dist/mydocker-cli.js   mydocker's CLI
 //   dist/init.js           the container's init (PID 1 until it execs the user's process)
 //   dist/exec-init.js      the exec helper (becomes the exec'd process inside the container)
 //   dist/validators.js     the precompiled schema validators, required by the CLI when first used
@@ -118,7 +120,8 @@ await Promise.all([
       cli: join(root, 'src/cli/main.ts'),
       init: join(root, 'src/process/init-main.ts'),
       'exec-init': join(root, 'src/process/exec-init-main.ts'),
-      mydocker: join(root, 'src/mydocker/cli/main.ts'),
+      mydocker: join(root, 'src/cli/code-cache.ts'),
+      'mydocker-cli': join(root, 'src/mydocker/cli/main.ts'),
     },
     plugins: [validatorsApart, lazyChildProcess],
   }),

@@ -7,8 +7,10 @@ cd "$(dirname "$0")/../.."
 # busybox-static: the rootfs of every fixture; runc: the side-by-side control in tests and bench;
 # containerd: the client suite; iproute2/iptables: network tests; bsdutils (script) and tmux:
 # terminal tests; umoci/skopeo: image archives; file: checks that busybox is static; podman:
-# the image store's round-trip control; xz-utils/zstd: xz and zstd archives and layers.
-PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd"
+# the image store's round-trip control and mydocker's behaviour control; xz-utils/zstd: xz and
+# zstd archives and layers; conmon: mydocker's per-container monitor (what stays with a
+# detached container: its stdio, its log, its exit status).
+PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd conmon"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -235,8 +235,10 @@ describe('mydocker run: detached containers', () => {
 
   it('20 parallel run -d with distinct names all succeed; one name twice gives one container', withMydocker(async (md) => {
     const runs = Array.from({ length: 20 }, (_, i) => md.spawn(['run', '-d', '--name', `p${i}`, 'busybox', 'sleep', '60']));
+    const errs = runs.map(() => '');
+    runs.forEach((c, i) => c.stderr!.on('data', (d) => (errs[i] += d)));
     const codes = await Promise.all(runs.map((c) => new Promise<number | null>((r) => c.on('exit', r))));
-    assert.deepEqual(codes, Array(20).fill(0));
+    assert.deepEqual(codes, Array(20).fill(0), errs.filter(Boolean).join('\n'));
     assert.equal(md.ok(['ps', '-q']).trim().split('\n').length, 20);
     const twins = [0, 1].map(() => md.spawn(['run', '-d', '--name', 'twin', 'busybox', 'sleep', '60']));
     const stderr: string[] = ['', ''];

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseSignal } from '../../spec/tables.js';
 import type { Engine } from '../engine.js';
 import { CommandError, ConflictError, InputError, MydockerError } from '../errors.js';
+import { trace } from '../../trace.js';
 import { crashPoint } from '../crash.js';
 import { removeTree } from '../fs/remove.js';
 import type { Image } from '../images/types.js';
@@ -16,7 +17,7 @@ import { hostHostnameText, hostsText, readHost, resolvConfText, writeInPlace } f
 import { monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
 import { containerSpec, type RunFlags } from './options.js';
 import { initialState, type ContainerRecord, type MountPoint } from './record.js';
-import { createRootfsDirs, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
+import { containerLower, createRootfsDirs, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
 import { buildSpec, processArgs, type HostDevice, type ResolvedMount } from './spec.js';
 import { exitDir, liveState } from './status.js';
 import { generatedName, newId, shortId, validateName } from './store.js';
@@ -85,8 +86,8 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
     engine.containers.write(rec);
     crashPoint('create:record-written');
     rec.Mounts = spec.mounts.map((m) => resolveVolume(engine, rec, m));
-    const layers = await engine.images.layerDirs(image);
-    createRootfsDirs(rootfsDirs(engine.containers.path(id)), layers);
+    await containerLower(engine, image); // unpacks what the store lacks, makes the init layer
+    createRootfsDirs(rootfsDirs(engine.containers.path(id)));
     crashPoint('create:rootfs-made');
     mkdirSync(join(engine.containers.path(id), 'bundle'), { mode: 0o700 });
     mkdirSync(exitDir(engine, id), { mode: 0o700 });
@@ -138,7 +139,8 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     const image = engine.findImage(rec.ImageId);
     if (!image) throw new MydockerError(`container ${rec.Name}: its image ${rec.ImageId} is gone`);
     const dirs = rootfsDirs(cdir);
-    mountRootfs(dirs, await engine.images.lowerdir(image));
+    mountRootfs(dirs, await containerLower(engine, image));
+    trace('mydocker: rootfs mounted');
     crashPoint('start:mounted');
 
     const files = {
@@ -163,10 +165,12 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
 
     rmSync(join(exitDir(engine, id), id), { force: true });
+    rmSync(join(exitDir(engine, id), CLEANED), { force: true });
     rmSync(join(cdir, 'oom'), { force: true });
     rec.State = { ...rec.State, Status: 'running', StartedAt: new Date().toISOString(), Monitored: true, Error: '', Pid: 0, ExitCode: 0, OOMKilled: false };
     engine.containers.write(rec);
 
+    trace('mydocker: bundle written');
     mkdirSync(engine.paths.monitors, { recursive: true, mode: 0o700 });
     let monitor: Monitor;
     try {
@@ -184,7 +188,7 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
         runtimeArgs: ['--root', engine.paths.runtime],
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
-        exitCommand: [process.execPath, engine.mydockerCli, ...engine.globalArgs(), 'container', 'cleanup', id],
+        exitCommand: exitCommand(engine, id),
         env: engine.monitorEnv(),
         cwd: cdir,
       });
@@ -193,10 +197,12 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
       throw commandError(e as Error);
     }
     try {
+      trace('mydocker: monitor reports the container created');
       crashPoint('start:monitor-created');
       opts.beforeStart?.(monitor);
       engine.runtime.start(id);
       crashPoint('start:started');
+      trace('mydocker: started');
     } catch (e) {
       monitor.release();
       const msg = (e as Error).message;
@@ -298,6 +304,25 @@ function finishPreviousRun(engine: Engine, rec: ContainerRecord): void {
 }
 
 const ATTACH_LOCK = 'attach.lock';
+/** Written by cleanupContainer when a run is fully cleaned up; removed at each start. */
+const CLEANED = 'cleaned';
+
+/**
+ * conmon's exit command. A small shell step first: it waits for a foreground client to finish
+ * (the attach lock), and when that client already recorded the exit and cleaned up (or removed
+ * the container), no Node process is started at all — a foreground `run` pays for one cleanup,
+ * not two. Otherwise (a detached container, a client that died) mydocker's cleanup runs.
+ */
+function exitCommand(engine: Engine, id: string): string[] {
+  const dir = engine.containers.path(id);
+  const script = [
+    'flock "$1/' + ATTACH_LOCK + '" true 2>/dev/null',
+    '[ -e "$1/container.json" ] || exit 0',
+    '[ -e "$1/exit/' + CLEANED + '" ] && exit 0',
+    'shift; exec "$@"',
+  ].join('; ');
+  return ['/bin/sh', '-c', script, 'mydocker-cleanup', dir, process.execPath, engine.mydockerCli, ...engine.globalArgs(), 'container', 'cleanup', id];
+}
 
 /**
  * A foreground client (`run` without -d, `start -a`) holds this shared lock on its container
@@ -351,6 +376,8 @@ export function cleanupContainer(engine: Engine, id: string, opts: { waitForClie
     }
     finishPreviousRun(engine, rec);
     if (rec.HostConfig.AutoRemove) removeLocked(engine, rec, true);
+    else writeFileSync(join(exitDir(engine, id), CLEANED), '');
+    trace('mydocker: cleaned up');
   } finally {
     unlock();
   }

@@ -9,7 +9,7 @@ import { exportTree } from '../images/export.js';
 import type { Progress } from '../images/types.js';
 import { isMountpoint } from '../fs/mounts.js';
 import { processArgs } from './spec.js';
-import { mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
+import { containerLower, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
 import { liveState } from './status.js';
 
 /** `export`: the container's filesystem as a tar (to a file, or stdout with '-'). */
@@ -25,7 +25,7 @@ export async function exportContainer(engine: Engine, id: string, out: string, p
     if (!isMountpoint(dirs.merged)) {
       const image = engine.findImage(rec.ImageId);
       if (!image) throw new MydockerError(`container ${rec.Name}: its image ${rec.ImageId} is gone`);
-      mountRootfs(dirs, await engine.images.lowerdir(image));
+      mountRootfs(dirs, await containerLower(engine, image));
       mounted = true;
     }
     await exportTree(dirs.merged, out, progress ? { progress } : {});
