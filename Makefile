@@ -64,6 +64,7 @@ run: setup
 bench: build rootfs default-image
 	$(NODE) test/bench/bench.mjs $(BENCH_FLAGS)
 	$(NODE) test/bench/images.mjs
+	$(NODE) test/bench/mydocker.mjs $(BENCH_FLAGS)
 
 install: build default-image
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc

@@ -37,9 +37,10 @@ const RUNC = spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).st
 const havePodman = spawnSync('podman', ['--version']).status === 0;
 
 const sides = [
-  { name: 'mydocker', cmd: (args) => [NODE, MYDOCKER, '--root', mdRoot, ...args], runArgs: [] },
-  ...(havePodman && RUNC ? [{ name: 'podman (runc)', cmd: (args) => ['podman', ...pm(RUNC), ...args], runArgs: PM_RUN }] : []),
-  ...(havePodman ? [{ name: 'podman (mydocker-runc)', cmd: (args) => ['podman', ...pm(RUNTIME), ...args], runArgs: PM_RUN }] : []),
+  { name: 'mydocker', cmd: (args) => [NODE, MYDOCKER, '--root', mdRoot, ...args], runArgs: [], rmArgs: ['-f'] },
+  // podman's rm -f stops with the stop signal and waits 10 s first; docker's (and ours) kills at once: -t 0.
+  ...(havePodman && RUNC ? [{ name: 'podman (runc)', cmd: (args) => ['podman', ...pm(RUNC), ...args], runArgs: PM_RUN, rmArgs: ['-f', '-t', '0'] }] : []),
+  ...(havePodman ? [{ name: 'podman (mydocker-runc)', cmd: (args) => ['podman', ...pm(RUNTIME), ...args], runArgs: PM_RUN, rmArgs: ['-f', '-t', '0'] }] : []),
 ];
 
 function sh(cmd, check = true) {
@@ -99,14 +100,14 @@ try {
     for (const s of sides) {
       const t0 = process.hrtime.bigint();
       const id = sh(s.cmd(['run', '-d', ...s.runArgs, 'busybox', 'sleep', '60'])).stdout.trim();
-      sh(s.cmd(['rm', '-f', id]));
+      sh(s.cmd(['rm', ...s.rmArgs, id]));
       results[s.name].detached.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
   }
   for (const s of sides) {
     const ids = Array.from({ length: 5 }, () => sh(s.cmd(['run', '-d', ...s.runArgs, 'busybox', 'sleep', '60'])).stdout.trim());
     results[s.name].rss = conmonRss();
-    sh(s.cmd(['rm', '-f', ...ids]));
+    sh(s.cmd(['rm', ...s.rmArgs, ...ids]));
   }
 } finally {
   cleanup();
