@@ -67,9 +67,23 @@ export async function commitContainer(engine: Engine, id: string, req: CommitReq
       rmSync(marker, { force: true });
     },
   };
+  const c = rec.Config;
   return engine.images.commit({
     upperDir: rootfsDirs(engine.containers.path(id)).upper,
     parent,
+    // docker: the image runs as the container did (its command, environment, directory…).
+    config: {
+      ...(parent.config.config ?? {}),
+      ...(c.User ? { User: c.User } : {}),
+      Env: c.Env,
+      Entrypoint: c.Entrypoint,
+      Cmd: c.Cmd,
+      ...(c.WorkingDir ? { WorkingDir: c.WorkingDir } : {}),
+      Labels: c.Labels,
+      ...(c.StopSignal && c.StopSignal !== 'SIGTERM' ? { StopSignal: c.StopSignal } : {}),
+      ...(c.ExposedPorts ? { ExposedPorts: c.ExposedPorts } : {}),
+      ...(c.Volumes ? { Volumes: c.Volumes } : {}),
+    },
     ...(req.changes ? { changes: req.changes } : {}),
     ...(req.ref ? { ref: req.ref } : {}),
     ...(req.author ? { author: req.author } : {}),
