@@ -90,6 +90,9 @@ function attachment(raw: Record<string, unknown>, key: string, defaultIfname: st
 export function parseAnnotations(ann: Record<string, string>, defaultPath: string[]): NetworkSpec | null {
   const single = ann[ANNOTATIONS.network];
   const multi = ann[ANNOTATIONS.networks];
+  for (const k of [ANNOTATIONS.ifname, ANNOTATIONS.ip, ANNOTATIONS.mac, ANNOTATIONS.ports]) {
+    if (ann[k] !== undefined && !single) bad(k, `needs ${ANNOTATIONS.network}`);
+  }
   if (!single && !multi) return null;
   let attachments: AttachmentSpec[];
   if (multi) {
@@ -106,9 +109,6 @@ export function parseAnnotations(ann: Record<string, string>, defaultPath: strin
       return attachment(a as Record<string, unknown>, `${ANNOTATIONS.networks}[${i}]`, `eth${i}`);
     });
   } else {
-    for (const k of [ANNOTATIONS.ifname, ANNOTATIONS.ip, ANNOTATIONS.mac, ANNOTATIONS.ports]) {
-      if (ann[k] !== undefined && !single) bad(k, `needs ${ANNOTATIONS.network}`);
-    }
     attachments = [
       attachment({ network: single, ifname: ann[ANNOTATIONS.ifname], ip: ann[ANNOTATIONS.ip], mac: ann[ANNOTATIONS.mac], ports: ann[ANNOTATIONS.ports] }, ANNOTATIONS.network, 'eth0'),
     ];
