@@ -367,3 +367,71 @@ describe('mydocker-bridge: what a host without the reference chain needs', () =>
     }
   });
 });
+
+describe('mydocker-bridge: bad input and CNI 1.1', () => {
+  it('bad input: CNI error JSON with the code and a message naming what is wrong; nothing left behind', () => {
+    const w = new World(runTag());
+    try {
+      const { config, call } = ours(w);
+      const c1 = w.container('c1');
+      const c2 = w.container('c2');
+      const before = w.snapshot();
+      const raw = (input: string, env: Record<string, string>) => {
+        const r = w.plugin(`${OUR_CNI}/mydocker-bridge`, { command: 'ADD', containerId: 'x', netns: c1.path, ifname: 'eth0', ...env }, input, [OUR_CNI]);
+        return { status: r.status, out: JSON.parse(r.stdout) };
+      };
+      const expectError = (r: { status: number | null; out: any }, code: number, msg: RegExp) => {
+        assert.equal(r.status, 1, JSON.stringify(r.out));
+        assert.equal(r.out.code, code, r.out.msg);
+        assert.match(r.out.msg, msg);
+        assert.equal(typeof r.out.cniVersion, 'string');
+      };
+      expectError(raw('{"cniVersion":', {}), 6, /network configuration \(stdin\): not valid JSON/);
+      expectError(raw(JSON.stringify(config), { netns: '' }), 4, /required environment variables missing: CNI_NETNS/);
+      expectError(raw(JSON.stringify({ ...config, cniVersion: '0.2.0' }), {}), 1, /incompatible CNI version 0\.2\.0/);
+      expectError(call('ADD', 'x', c1, { ...config, bridge: 'a-much-too-long-bridge' }), 7, /bridge "a-much-too-long-bridge": longer than 15 bytes/);
+      expectError(call('ADD', 'x', c1, { ...config, ipam: { ...config.ipam, subnet: '10.1.0.0/33' } }), 7, /ipam\.subnet: "10\.1\.0\.0\/33": prefix length must be 0 to 32/);
+      expectError(call('ADD', 'x', c1, { ...config, ipam: { ...config.ipam, type: 'no-such-ipam' } }), 7, /failed to find plugin "no-such-ipam" in CNI_PATH/);
+      expectError(call('ADD', 'x', c1, { ...config, vlan: 3 }), 2, /vlan: not supported/);
+      const gone = w.plugin(`${OUR_CNI}/mydocker-bridge`, { command: 'ADD', containerId: 'x', netns: `/run/netns/${w.tag}nope`, ifname: 'eth0' }, config, [OUR_CNI]);
+      expectError({ status: gone.status, out: JSON.parse(gone.stdout) }, 3, /CNI_NETNS \/run\/netns\/\w+nope: no such network namespace/);
+      assert.deepEqual(leftovers(w, before), []);
+
+      // An exhausted range, and a host port already mapped: the failed ADD undoes all it did.
+      const small = { ...config, ipam: { ...config.ipam, subnet: '10.232.9.0/30' }, runtimeConfig: { portMappings: [{ hostPort: 18090, containerPort: 80 }] } };
+      assert.equal(call('ADD', 'first', c1, small).status, 0);
+      const snap = w.snapshot();
+      expectError(call('ADD', 'second', c2, small), 100, /no free address left in network \w+: 10\.232\.9\.0\/30 \(10\.232\.9\.1-10\.232\.9\.2\) is exhausted/);
+      expectError(call('ADD', 'second', c2, { ...small, ipam: config.ipam }), 102, /host port 18090\/tcp is already mapped by container first/);
+      assert.deepEqual(w.snapshot(), snap);
+      assert.equal(c2.sh('ip -o link | grep -c eth0 || true').trim(), '0', 'no interface left in the second container');
+      assert.equal(call('DEL', 'first', c1, small).status, 0);
+      assert.deepEqual(leftovers(w, before), []);
+    } finally {
+      w.destroy();
+    }
+  });
+
+  it('VERSION, STATUS and GC (CNI 1.1): GC removes what no valid attachment holds', () => {
+    const w = new World(runTag());
+    try {
+      const { config, call } = ours(w, { cniVersion: '1.1.0', runtimeConfig: { portMappings: [{ hostPort: 18095, containerPort: 80 }] } });
+      const v = call('VERSION', '', null, { cniVersion: '1.1.0' });
+      assert.deepEqual(v.out, { cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+      assert.equal(call('STATUS', '', null).status, 0);
+      const [c1, c2] = [w.container('c1'), w.container('c2')];
+      const before = w.snapshot();
+      assert.equal(call('ADD', 'keep', c1, { ...config, runtimeConfig: {} }).status, 0);
+      const snapKeep = w.snapshot();
+      assert.equal(call('ADD', 'stale', c2).status, 0);
+      const gc = call('GC', '', null, { ...config, 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] });
+      assert.equal(gc.status, 0, JSON.stringify(gc.out));
+      assert.deepEqual(w.snapshot(), snapKeep, 'after GC: only the valid attachment is left');
+      assert.equal(call('DEL', 'keep', c1, { ...config, runtimeConfig: {} }).status, 0);
+      assert.equal(call('DEL', 'stale', c2).status, 0, 'a DEL after GC finds nothing to do');
+      assert.deepEqual(leftovers(w, before), []);
+    } finally {
+      w.destroy();
+    }
+  });
+});
