@@ -50,14 +50,18 @@ run: setup
 	$(MAKE) build rootfs
 	$(NODE) dist/mydocker-runc.js run --bundle bundles/busybox mydocker-demo-$$$$
 
-# Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs). Never
-# fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time goes,
+# Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs); then the
+# CNI plugins against the reference chain (test/bench/cni.mjs). Never fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time goes,
 # and README.md's Performance section.
 bench: build rootfs
 	$(NODE) test/bench/bench.mjs $(BENCH_FLAGS)
+	$(NODE) test/bench/cni.mjs $(BENCH_FLAGS)
 
 install: build
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc
+	for b in mydocker-bridge mydocker-ipam mydocker-cni-hook; do ln -sf $(CURDIR)/dist/$$b.js $(PREFIX)/bin/$$b; done
+	mkdir -p $(PREFIX)/lib/cni
+	for p in mydocker-bridge mydocker-ipam; do ln -sf $(CURDIR)/dist/$$p.js $(PREFIX)/lib/cni/$$p; done
 
 clean:
 	rm -rf build dist .cache $(ROOTFS)
