@@ -2,38 +2,22 @@
 // and per-plugin configs (capabilities -> runtimeConfig), port specs and the port registry, the
 // firewall transactions, the hook's annotation contract, rtnetlink encoding.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parseBridgeConf } from '../../src/network/bridge/config.js';
 import { addTransaction, delTransaction, deleteFromSave, type FirewallSpec, missingFromSave } from '../../src/network/bridge/firewall.js';
 import { parsePortMappings, parsePortSpec, PortRegistry } from '../../src/network/bridge/ports.js';
 import { attachmentTag } from '../../src/network/bridge/records.js';
 import { loadNetworkList, pluginConfig } from '../../src/network/cni/chain.js';
 import { type CniPlugin, invokePlugin, requestFrom } from '../../src/network/cni/skel.js';
-import { CniError, ErrCode, resultFor } from '../../src/network/cni/types.js';
+import { ErrCode, resultFor } from '../../src/network/cni/types.js';
 import { parseAnnotations } from '../../src/network/hook/annotations.js';
+import { ipamConfigOf } from '../../src/network/index.js';
 import { attr, parseAttrs, Rtnl } from '../../src/network/rtnetlink.js';
+import { cniError, tmp } from '../helpers/cni-unit.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'mydocker-cni-unit-'));
-  dirs.push(d);
-  return d;
-}
 
-function cniError(fn: () => unknown, code: number, msg: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CniError, `a CniError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, msg);
-    return true;
-  });
-}
 
 const env = (extra: Record<string, string>) => ({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin', ...extra });
 
@@ -183,6 +167,14 @@ describe('conflists and plugin configs', () => {
     cniError(() => loadNetworkList('gamma', d), ErrCode.InvalidConfig, /network gamma: not found in /);
     cniError(() => loadNetworkList(join(d, 'broken.conflist')), ErrCode.DecodingFailure, /not valid JSON/);
     cniError(() => loadNetworkList('relative/path'), ErrCode.InvalidConfig, /a path must be absolute/);
+  });
+
+  it('finds the mydocker-ipam section of a network, for pre-allocation', () => {
+    const list = { cniVersion: '1.0.0', name: 'web', plugins: [{ type: 'mydocker-bridge', ipam: { type: 'mydocker-ipam', subnet: '10.5.0.0/16', dataDir: '/d' } }, { type: 'tuning' }] };
+    const c = ipamConfigOf(list)!;
+    assert.equal(c.network, 'web');
+    assert.equal(c.dataDir, '/d');
+    assert.equal(ipamConfigOf({ ...list, plugins: [{ type: 'bridge', ipam: { type: 'host-local', subnet: '10.5.0.0/16' } }] }), null);
   });
 
   it('passes each plugin only the capabilities it declares, plus name, version and prevResult', () => {

@@ -3,39 +3,22 @@
 // safety, and twenty processes allocating at once.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { CniRequest } from '../../src/network/cni/skel.js';
-import { CniError, ErrCode } from '../../src/network/cni/types.js';
+import { ErrCode } from '../../src/network/cni/types.js';
 import { allocate, allocations, dropNetwork, gc, release } from '../../src/network/ipam/allocator.js';
 import { parseIpamConfig, requestedIps, type IpamConfig } from '../../src/network/ipam/config.js';
 import { ipamPlugin } from '../../src/network/ipam/plugin.js';
+import { cniError, tmp as dataDir } from '../helpers/cni-unit.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function dataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'mydocker-ipam-unit-'));
-  dirs.push(d);
-  return d;
-}
 
 function conf(ipam: Record<string, unknown>, name = 'net1'): IpamConfig {
   return parseIpamConfig({ name, ipam: { type: 'mydocker-ipam', dataDir: dataDir(), ...ipam } });
 }
 
-function cniError(fn: () => unknown, code: number, msg: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CniError, `a CniError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, msg);
-    return true;
-  });
-}
 
 describe('mydocker-ipam configuration (host-local keys)', () => {
   it('defaults: gateway and range from the subnet; host bits of the subnet ignored', () => {
