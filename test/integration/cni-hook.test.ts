@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { filesUnder, haveRefPlugins, haveSocat, must, Netns, OUR_CNI, REF_CNI, run, runTag, until, World } from '../helpers/cni.js';
 import { baseConfig, CLI, OURS, REPO, Sandbox, uniqueId, type Runtime } from '../helpers/runtime.js';
+import { allocate, allocations, ipamConfigOf, loadNetworkList } from '../../src/network/index.js';
+
+const ipToNumber = (s: string) => s.split('.').reduce((a, b) => a * 256 + Number(b), 0);
 
 const HOOK = join(REPO, 'dist/mydocker-cni-hook.js');
 const skipRef = !haveRefPlugins() && 'the reference plugins are not in /usr/lib/cni';
@@ -31,6 +34,8 @@ interface Net {
   name: string;
   bridge: string;
   dataDir: string;
+  /** mydocker-bridge's own state (records, port registry). */
+  pluginState: string;
 }
 
 /** A bundle config with the hook and the annotations for `net` (+ extra annotations). */
@@ -87,6 +92,7 @@ function hostLeaks(net: Net, tag: string, ns?: Netns): string[] {
   out.push(...rules.map((r) => `rule ${r}`));
   for (const f of filesUnder(net.dataDir)) if (!/(^|\/)(lock|last_reserved_ip\.\d+)$/.test(f)) out.push(`ipam ${f}`);
   for (const f of filesUnder(net.stateDir)) if (!/(^|\/)lock$/.test(f)) out.push(`state ${f}`);
+  for (const f of filesUnder(net.pluginState)) if (f !== 'lock') out.push(`plugin state ${f}`);
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(net.stateDir));
   out.push(...mounts.map((m) => `mount ${m.split(' ')[4]}`));
   void tag;
@@ -94,7 +100,7 @@ function hostLeaks(net: Net, tag: string, ns?: Netns): string[] {
 }
 
 function makeNet(dir: string, tag: string, plugins: unknown[]): Net {
-  const net: Net = { confDir: join(dir, 'net.d'), stateDir: join(dir, 'hookstate'), name: `${tag}net`, bridge: `${tag}br`, dataDir: join(dir, 'ipam') };
+  const net: Net = { confDir: join(dir, 'net.d'), stateDir: join(dir, 'hookstate'), name: `${tag}net`, bridge: `${tag}br`, dataDir: join(dir, 'ipam'), pluginState: join(dir, 'cni') };
   mkdirSync(net.confDir, { recursive: true });
   writeFileSync(join(net.confDir, `${net.name}.conflist`), JSON.stringify({ cniVersion: '1.0.0', name: net.name, plugins }, null, 1));
   return net;
@@ -136,13 +142,18 @@ function refPlugins(tag: string, dir: string, subnet: string) {
  * running: both DELs run (poststop) and leave nothing. `ns` is the host namespace the runtime
  * runs in (null: this host's own). `extraHost` is a non-loopback host address to reach.
  */
-function twoContainers(sb: Sandbox, net: Net, tag: string, extraHost: string, ns?: Netns, checkHook = true): Record<string, boolean> {
+function twoContainers(sb: Sandbox, net: Net, tag: string, extraHost: string, fixedIp: string, ns?: Netns, checkHook = true): Record<string, boolean> {
   const id1 = sb.track(uniqueId(`${tag}-c1`));
   const id2 = sb.track(uniqueId(`${tag}-c2`));
+  // c2 comes with a fixed address and MAC. With mydocker-ipam, the address is pre-allocated
+  // first, as mydocker does to write /etc/hosts before the container exists.
+  const ipam = ipamConfigOf(loadNetworkList(net.name, net.confDir).list);
+  if (ipam) assert.equal(allocate(ipam, id2, 'eth0', [ipToNumber(fixedIp)]).ips[0]!.address.split('/')[0], fixedIp);
+  const mac = '02:42:0a:00:00:4d';
   const c1config = hooked(webServer(`hello-${tag}`), net, { 'org.mydocker.cni.ports': `${HP}:80,${HPU}:53/udp` });
   const c1 = sb.run(['create', '-b', sb.bundle(c1config), id1], { detached: true });
   assert.equal(c1.status, 0, c1.stderr);
-  const c2 = sb.run(['create', '-b', sb.bundle(hooked(['sleep', '1000'], net)), id2], { detached: true });
+  const c2 = sb.run(['create', '-b', sb.bundle(hooked(['sleep', '1000'], net, { 'org.mydocker.cni.ip': fixedIp, 'org.mydocker.cni.mac': mac })), id2], { detached: true });
   assert.equal(c2.status, 0, c2.stderr);
   assert.equal(sb.run(['start', id1]).status, 0);
   assert.equal(sb.run(['start', id2]).status, 0);
@@ -164,6 +175,7 @@ function twoContainers(sb: Sandbox, net: Net, tag: string, extraHost: string, ns
     const hostPing = (addr: string) => (ns ? ns.exec('busybox', ['ping', '-c', '1', '-W', '2', addr]) : run('busybox', ['ping', '-c', '1', '-W', '2', addr])).status === 0;
     return {
       'the result names the container interface and its MAC': r1.attachments[0].result.interfaces.some((i: { sandbox?: string; mac?: string }) => i.sandbox && /^([0-9a-f]{2}:){5}/.test(i.mac ?? '')),
+      'c2 has its fixed address and MAC': ip2 === fixedIp && r2.attachments[0].result.interfaces.some((i: { sandbox?: string; mac?: string }) => i.sandbox && i.mac === mac),
       'c2 -> c1:80': get(sb, id2, ip1, 80).includes(body),
       'host -> c1 (ping)': hostPing(ip1),
       'host -> c2 (ping)': hostPing(ip2),
@@ -185,6 +197,7 @@ function twoContainers(sb: Sandbox, net: Net, tag: string, extraHost: string, ns
         return sb.run(['delete', '--force', id1]).status === 0 && sb.run(['delete', '--force', id2]).status === 0;
       })(),
       'no state left for either container': !existsSync(join(net.stateDir, id1)) && !existsSync(join(net.stateDir, id2)),
+      'the pre-allocated address went back with the DEL': !ipam || allocations(ipam).length === 0,
     };
   } finally {
     echo.kill('SIGKILL');
@@ -204,7 +217,7 @@ describe('mydocker-cni-hook through mydocker-runc', () => {
       must('ip', ['addr', 'add', `${dummy}/32`, 'dev', `${tag}d`]);
       must('ip', ['link', 'set', `${tag}d`, 'up']);
       must('ip', ['link', 'set', `${tag}e`, 'up']);
-      const reach = twoContainers(sb, net, tag, dummy);
+      const reach = twoContainers(sb, net, tag, dummy, `10.${150 + n}.1.77`);
       for (const [path, ok] of Object.entries(reach)) assert.ok(ok, `${path}: ${JSON.stringify(reach, null, 1)}`);
       assert.deepEqual(hostLeaks(net, tag), []);
     } finally {
@@ -221,7 +234,7 @@ describe('mydocker-cni-hook through mydocker-runc', () => {
     const sb = new Sandbox({ name: 'mydocker-runc', argv: ['nsenter', `--net=${w.host.path}`, '--', process.execPath, CLI] } satisfies Runtime);
     const net = makeNet(sb.dir, tag, refPlugins(tag, sb.dir, '10.233.1.0/24'));
     try {
-      const reach = twoContainers(sb, net, tag, w.hostAddr, w.host, false);
+      const reach = twoContainers(sb, net, tag, w.hostAddr, '10.233.1.77', w.host, false);
       for (const [path, ok] of Object.entries(reach)) assert.ok(ok, `${path}: ${JSON.stringify(reach, null, 1)}`);
       assert.deepEqual(hostLeaks(net, tag, w.host), []);
     } finally {

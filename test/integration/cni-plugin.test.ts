@@ -299,7 +299,7 @@ describe('mydocker-bridge: what a host without the reference chain needs', () =>
           const p = spawn('nsenter', [`--net=${w.host.path}`, '--', `${OUR_CNI}/mydocker-bridge`], { env, stdio: ['pipe', 'pipe', 'pipe'] });
           let stdout = '';
           p.stdout.on('data', (d) => (stdout += d));
-          p.on('exit', (status) => resolve({ status, stdout }));
+          p.on('close', (status) => resolve({ status, stdout })); // 'close': stdout read to its end
           p.stdin.end(JSON.stringify(config));
         });
       const adds = await Promise.all(cs.map((_, i) => spawnPlugin('ADD', i)));
@@ -348,18 +348,18 @@ describe('mydocker-bridge: what a host without the reference chain needs', () =>
       const { config, call } = ours(w, { runtimeConfig: { portMappings: [{ hostPort: 18081, containerPort: 80, protocol: 'tcp' }] } });
       const c = w.container('c1');
       const before = w.snapshot();
-      for (let i = 0; i < 12; i++) {
+      for (let i = 0; i < 16; i++) {
         const env = { ...process.env, NODE_EXTRA_CA_CERTS: '', CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'crash', CNI_NETNS: c.path, CNI_IFNAME: 'eth0', CNI_PATH: OUR_CNI };
         const p = spawn('nsenter', [`--net=${w.host.path}`, '--', `${OUR_CNI}/mydocker-bridge`], { env, stdio: ['pipe', 'ignore', 'ignore'] });
         const exited = new Promise((r) => p.on('exit', r));
         p.stdin.on('error', () => {}); // it may be gone before it reads its config
         p.stdin.end(JSON.stringify(config));
         // Node starts in ~30 ms, the ADD takes a few more: spread the kills over the whole run.
-        await new Promise((r) => setTimeout(r, 20 + i * 8));
+        await new Promise((r) => setTimeout(r, 16 + i * 8));
         p.kill('SIGKILL');
         await exited;
-        assert.equal(call('DEL', 'crash', c).status, 0, `DEL after a kill at ${20 + i * 8} ms`);
-        assert.deepEqual(leftovers(w, before), [], `after a kill at ${20 + i * 8} ms`);
+        assert.equal(call('DEL', 'crash', c).status, 0, `DEL after a kill at ${16 + i * 8} ms`);
+        assert.deepEqual(leftovers(w, before), [], `after a kill at ${16 + i * 8} ms`);
         assert.equal(c.sh('ip -o link show | grep -c eth0 || true').trim(), '0');
       }
     } finally {

@@ -142,7 +142,7 @@ describe('mydocker-ipam allocator', () => {
           const p = spawn(process.execPath, ['--input-type=module', '-e', script, `c${i}`], { env, stdio: ['ignore', 'pipe', 'inherit'] });
           let out = '';
           p.stdout.on('data', (d) => (out += d));
-          p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`allocator process ${i}: exit ${code}`))));
+          p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`allocator process ${i}: exit ${code}`))));
         }),
       ),
     );

@@ -28,10 +28,13 @@ export function findTool(name: string): string {
   throw new CniError(ErrCode.Internal, `${name}: not found (install iptables)`);
 }
 
-/** Apply `text` with iptables-restore --noflush; throws with the tool's own complaint. */
-export function iptablesRestore(text: string): void {
+/**
+ * Apply `text` with iptables-restore --noflush; throws with the tool's own complaint.
+ * `inheritFds` go to the child (from fd 3): a lock on them outlives us while it runs.
+ */
+export function iptablesRestore(text: string, inheritFds: number[] = []): void {
   if (!text) return;
-  const res = childProcess().spawnSync(findTool('iptables-restore'), ['--noflush', '--wait'], { input: text, stdio: ['pipe', 'ignore', 'pipe'] });
+  const res = childProcess().spawnSync(findTool('iptables-restore'), ['--noflush', '--wait'], { input: text, stdio: ['pipe', 'ignore', 'pipe', ...inheritFds] });
   if (res.error) throw new CniError(ErrCode.Internal, `iptables-restore: ${res.error.message}`);
   if (res.status !== 0) {
     const why = res.stderr.toString().trim().split('\n').filter((l) => !l.startsWith('Try `'));

@@ -23,7 +23,7 @@
 // containers); `ip link del <bridge>` removes both, and nothing else refers to them.
 import { closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { KernelError } from '../../kernel/ffi.js';
-import { execPlugin } from '../cni/exec.js';
+import { builtins, execPlugin } from '../cni/exec.js';
 import type { CniPlugin, CniRequest } from '../cni/skel.js';
 import { CniError, type CniIPConfig, type CniResult, ErrCode, normalizeResult, type CniRoute } from '../cni/types.js';
 import { broadcastOf, type Cidr, formatIPv4, networkOf, parseCidr, parseIPv4, subnetString } from '../ip4.js';
@@ -35,11 +35,10 @@ import { addTransaction, delTransaction, deleteFromSave, type FirewallSpec, miss
 import { iptablesRestore, iptablesSave, findTool } from './iptables.js';
 import { PortRegistry, withStateLock } from './ports.js';
 import { attachmentTag, type AttachmentRecord, Records } from './records.js';
-import { builtins } from '../cni/exec.js';
 import '../ipam/plugin.js'; // registers mydocker-ipam for in-process delegation
 
-function ipam(command: 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC', req: CniRequest, type: string): CniResult | undefined {
-  return execPlugin(type, { command, containerId: req.containerId, netns: req.netns, ifname: req.ifname, args: req.args, path: req.path }, req.stdin);
+function ipam(command: 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC', req: CniRequest, type: string, lock: number[] = []): CniResult | undefined {
+  return execPlugin(type, { command, containerId: req.containerId, netns: req.netns, ifname: req.ifname, args: req.args, path: req.path }, req.stdin, lock);
 }
 
 function sysctl(path: string, value: string): void {
@@ -117,14 +116,14 @@ function firewallSpec(r: AttachmentRecord): FirewallSpec | null {
 }
 
 /** Remove the rules an attachment added: its exact inverse first, else whatever carries its tag. */
-function removeRules(r: AttachmentRecord): void {
+function removeRules(r: AttachmentRecord, lock: number[]): void {
   const spec = firewallSpec(r);
   if (!spec) return;
   try {
-    iptablesRestore(delTransaction(spec));
+    iptablesRestore(delTransaction(spec), lock);
   } catch {
     // Some of it is gone already (a DEL that died half-way, a flushed table): delete what is there.
-    iptablesRestore(deleteFromSave(iptablesSave(), r.tag));
+    iptablesRestore(deleteFromSave(iptablesSave(), r.tag), lock);
   }
 }
 
@@ -137,9 +136,9 @@ function forget(stateDir: string, r: AttachmentRecord): void {
 }
 
 /** Undo what a record says (veth, rules, ports, record): a failed ADD, and GC. */
-function teardown(host: Rtnl, stateDir: string, r: AttachmentRecord): void {
+function teardown(host: Rtnl, stateDir: string, r: AttachmentRecord, lock: number[]): void {
   host.deleteLink(r.hostVeth);
-  removeRules(r);
+  removeRules(r, lock);
   forget(stateDir, r);
 }
 
@@ -149,10 +148,16 @@ export const bridgePlugin: CniPlugin = {
     const tag = attachmentTag(conf.name, req.containerId, req.ifname);
     const hostVeth = `veth${tag}`;
     const undo: Array<() => void> = [];
-    const nsFd = openNetns(req.netns);
-    const host = Rtnl.open();
+    const records = new Records(conf.stateDir);
+    const lockFd = records.lock(tag);
+    const lock = [lockFd];
+    let failed = false;
+    let nsFd = -1;
+    let host: Rtnl | undefined;
     let ctr: Rtnl | undefined;
     try {
+      nsFd = openNetns(req.netns);
+      host = Rtnl.open();
       ctr = rtnlIn(nsFd, `CNI_NETNS ${req.netns}`);
       if (ctr.link(req.ifname)) {
         throw new CniError(ErrCode.InterfaceExists, `interface ${req.ifname} already exists in the container's network namespace ${req.netns}`);
@@ -160,8 +165,8 @@ export const bridgePlugin: CniPlugin = {
 
       let ipamResult: CniResult = { cniVersion: conf.cniVersion };
       if (conf.ipamType) {
-        ipamResult = normalizeResult(ipam('ADD', req, conf.ipamType)) ?? ipamResult;
-        undo.push(() => ipam('DEL', req, conf.ipamType));
+        ipamResult = normalizeResult(ipam('ADD', req, conf.ipamType, lock)) ?? ipamResult;
+        undo.push(() => ipam('DEL', req, conf.ipamType, lock));
         if (!ipamResult.ips?.length) throw new CniError(ErrCode.Internal, `IPAM plugin ${conf.ipamType} returned no address`);
       }
       const v4 = ipv4Of(ipamResult, conf);
@@ -187,9 +192,9 @@ export const bridgePlugin: CniPlugin = {
       };
       withStateLock(conf.stateDir, () => {
         new PortRegistry(conf.stateDir).claim(tag, req.containerId, conf.portMappings);
-        new Records(conf.stateDir).write(record);
+        records.write(record);
       });
-      undo.push(() => teardown(host, conf.stateDir, record));
+      undo.push(() => teardown(host!, conf.stateDir, record, lock));
 
       const br = ensureBridge(host, conf);
       if (addr && conf.isGateway && addr.gateway !== null) {
@@ -223,7 +228,7 @@ export const bridgePlugin: CniPlugin = {
       ctr.nl.batch(inside);
 
       const spec = firewallSpec(record);
-      if (spec) iptablesRestore(addTransaction(spec));
+      if (spec) iptablesRestore(addTransaction(spec), lock);
 
       const brNow = host.linkByIndex(br.index) ?? br;
       return {
@@ -238,6 +243,7 @@ export const bridgePlugin: CniPlugin = {
         dns: ipamResult.dns ?? {},
       };
     } catch (e) {
+      failed = true;
       for (const u of undo.reverse()) {
         try {
           u();
@@ -248,26 +254,30 @@ export const bridgePlugin: CniPlugin = {
       throw e;
     } finally {
       ctr?.close();
-      host.close();
-      closeSync(nsFd);
+      host?.close();
+      if (nsFd >= 0) closeSync(nsFd);
+      records.unlock(tag, lockFd, failed);
     }
   },
 
   del(req: CniRequest): void {
     const conf = parseBridgeConf(req);
     const tag = attachmentTag(conf.name, req.containerId, req.ifname);
-    const record = new Records(conf.stateDir).read(tag);
+    const records = new Records(conf.stateDir);
+    const lockFd = records.lock(tag);
     const host = Rtnl.open();
     try {
+      const record = records.read(tag);
       // The host end takes its peer with it, wherever the container's netns is (or is not).
       host.deleteLink(`veth${tag}`);
       // Rules before the address goes back to IPAM: it must not serve a new container while
       // the old one's DNAT still points at it.
-      if (record) removeRules(record);
-      if (conf.ipamType) ipam('DEL', req, conf.ipamType);
+      if (record) removeRules(record, [lockFd]);
+      if (conf.ipamType) ipam('DEL', req, conf.ipamType, [lockFd]);
       if (record) forget(conf.stateDir, record);
     } finally {
       host.close();
+      records.unlock(tag, lockFd, true);
     }
   },
 
@@ -324,10 +334,18 @@ export const bridgePlugin: CniPlugin = {
   gc(req: CniRequest): void {
     const conf = parseBridgeConf(req);
     const valid = new Set(validAttachments(req.config).map((a) => attachmentTag(conf.name, a.containerId, a.ifname)));
+    const records = new Records(conf.stateDir);
     const host = Rtnl.open();
     try {
-      for (const r of new Records(conf.stateDir).list()) {
-        if (r.network === conf.name && !valid.has(r.tag)) teardown(host, conf.stateDir, r);
+      for (const stale of records.list()) {
+        if (stale.network !== conf.name || valid.has(stale.tag)) continue;
+        const lockFd = records.lock(stale.tag);
+        try {
+          const r = records.read(stale.tag); // a DEL may have taken it meanwhile
+          if (r) teardown(host, conf.stateDir, r, [lockFd]);
+        } finally {
+          records.unlock(stale.tag, lockFd, true);
+        }
       }
     } finally {
       host.close();

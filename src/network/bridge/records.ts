@@ -3,9 +3,16 @@
 // netns or the prevResult, and removes it last. So "rules or ports exist" implies "the record
 // exists", at every point a process may die; a DEL that finds no record has nothing to undo
 // there (the veth and the IPAM allocation are found by name and by owner, not by record).
+//
+// <stateDir>/attachments/<tag>.lock is flock(2)ed by an ADD, DEL or GC of the attachment for
+// its whole run, and the fd is handed to the processes it starts (iptables-restore, an IPAM
+// plugin). A plugin killed with -9 may leave such a child finishing its transaction; the DEL
+// that follows waits for the lock, so it sees what the child did instead of racing it.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { retryEintr } from '../../kernel/ffi.js';
+import { flock, LOCK_EX } from '../../kernel/files.js';
 import type { PortMapping } from './ports.js';
 
 export interface AttachmentRecord {
@@ -67,6 +74,26 @@ export class Records {
 
   remove(tag: string): void {
     rmSync(this.path(tag), { force: true });
+  }
+
+  /** Lock attachment `tag` (waits for its holder, and for the children its holder left running). */
+  lock(tag: string): number {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const path = join(this.dir, `${tag}.lock`);
+    const fd = openSync(path, 'a', 0o600);
+    try {
+      retryEintr(() => flock(fd, LOCK_EX, path));
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    return fd;
+  }
+
+  /** Unlock; with `forget`, the attachment is gone and so goes its lock file. */
+  unlock(tag: string, fd: number, forget = false): void {
+    if (forget) rmSync(join(this.dir, `${tag}.lock`), { force: true });
+    closeSync(fd);
   }
 
   /** Every record (GC). */

@@ -55,9 +55,10 @@ export function inProcess(type: string): CniPlugin | undefined {
 /**
  * Run plugin `type` with `stdin` (its network configuration, as JSON text). Returns the
  * parsed result for ADD/VERSION, undefined otherwise; a failure is thrown as the plugin's
- * CniError (its code, msg and details).
+ * CniError (its code, msg and details). `inheritFds` are passed on to a spawned plugin (from
+ * fd 3): a lock held on them stays held while the plugin lives, even if we are killed.
  */
-export function execPlugin(type: string, inv: Invocation, stdin: string): CniResult | undefined {
+export function execPlugin(type: string, inv: Invocation, stdin: string, inheritFds: number[] = []): CniResult | undefined {
   const env: NodeJS.ProcessEnv = {
     CNI_COMMAND: inv.command,
     CNI_CONTAINERID: inv.containerId,
@@ -73,7 +74,7 @@ export function execPlugin(type: string, inv: Invocation, stdin: string): CniRes
   const res = childProcess().spawnSync(bin, [], {
     input: stdin,
     env: { ...process.env, PATH: process.env.PATH || DEFAULT_PATH, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe', ...inheritFds],
     maxBuffer: 16 << 20,
   });
   if (res.error) throw new CniError(ErrCode.Internal, `plugin ${type} (${bin}): ${res.error.message}`);

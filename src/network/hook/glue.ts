@@ -41,10 +41,11 @@
 //     mac), and capabilityArgs.portMappings for `ps`'s PORTS.
 //
 // Pre-allocating an address (so /etc/hosts can be written before the container starts):
-// with mydocker-ipam, call allocate() of src/network/ipam/allocator.ts for (container id,
-// ifname) on the network's ipam config, then set org.mydocker.cni.ip to the address; the ADD
-// asks mydocker-ipam for it and gets it back, since the same container and interface hold it.
-// The poststop DEL releases it; release() undoes a pre-allocation whose container never ran.
+// with mydocker-ipam, call allocate() (src/network/index.ts: ipamConfigOf(list) gives the
+// network's ipam config) for (container id, ifname), then set org.mydocker.cni.ip to the
+// address; the ADD asks mydocker-ipam for it and gets it back, since the same container and
+// interface hold it. The poststop DEL releases it; release() undoes a pre-allocation whose
+// container never ran.
 //
 // Failure: a failed ADD runs the DEL of every network attached so far (and of the failing one,
 // so its plugins clean what they did), removes the state, and fails the hook with the
@@ -80,10 +81,20 @@ const resultPath = (dir: string) => join(dir, 'result.json');
 
 /** The recorded state of a container's networks (null: none attached). For engines. */
 export function readNetworkState(stateDir: string, containerId: string): NetworkState | null {
+  const path = resultPath(join(stateDir, containerId));
+  let text: string;
   try {
-    return JSON.parse(readFileSync(resultPath(join(stateDir, containerId)), 'utf8')) as NetworkState;
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new CniError(ErrCode.IOFailure, `${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as NetworkState;
   } catch {
-    return null;
+    // Written by rename, so never half-written by us: someone damaged it. Refuse rather than
+    // forget what is attached.
+    throw new CniError(ErrCode.DecodingFailure, `${path}: damaged (not JSON); what it recorded must be detached by hand`);
   }
 }
 
