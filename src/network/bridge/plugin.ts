@@ -2,7 +2,8 @@
 // pair, with its address from the IPAM plugin `ipam.type` names, masquerading, forwarding and
 // port maps (config.ts lists the keys).
 //
-// ADD, in order (each step undone, newest first, if a later one fails):
+// ADD, in order (each step undone, newest first, if a later one fails), holding the
+// attachment's lock (records.ts):
 //   1. the container's netns is opened and CNI_IFNAME must be free in it;
 //   2. IPAM ADD (mydocker-ipam in-process, any other plugin spawned from CNI_PATH);
 //   3. under the state lock: the host ports are claimed and the attachment record written

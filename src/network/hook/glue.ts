@@ -76,12 +76,18 @@ export interface NetworkState {
   attachments: AttachmentState[];
 }
 
-export const containerDir = (spec: Pick<NetworkSpec, 'stateDir'>, id: string) => join(spec.stateDir, id);
+/** <statedir>/<id>, for an id CNI accepts (which also keeps it a plain file name). */
+export function containerDir(spec: Pick<NetworkSpec, 'stateDir'>, id: string): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(id)) {
+    throw new CniError(ErrCode.InvalidEnv, `container id ${JSON.stringify(id)}: CNI takes letters, digits, "_", "." and "-" (starting with a letter or digit)`);
+  }
+  return join(spec.stateDir, id);
+}
 const resultPath = (dir: string) => join(dir, 'result.json');
 
 /** The recorded state of a container's networks (null: none attached). For engines. */
 export function readNetworkState(stateDir: string, containerId: string): NetworkState | null {
-  const path = resultPath(join(stateDir, containerId));
+  const path = resultPath(containerDir({ stateDir }, containerId));
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -132,6 +138,7 @@ function runtimeConf(containerId: string, netns: string, a: Pick<AttachmentState
  * failure everything is undone before the error is thrown.
  */
 export function attach(containerId: string, pid: number, spec: NetworkSpec): NetworkState {
+  const dir = containerDir(spec, containerId);
   if (!Number.isInteger(pid) || pid <= 0) throw new CniError(ErrCode.InvalidEnv, `the OCI state has no pid (${pid}): attach runs as a createRuntime hook`);
   const nsPath = `/proc/${pid}/ns/net`;
   let nsIno: number;
@@ -143,7 +150,6 @@ export function attach(containerId: string, pid: number, spec: NetworkSpec): Net
   if (nsIno === statSync('/proc/self/ns/net').ino) {
     throw new CniError(ErrCode.InvalidConfig, `container ${containerId} shares the host's network namespace: give it its own (linux.namespaces: {"type": "network"})`);
   }
-  const dir = containerDir(spec, containerId);
   if (existsSync(resultPath(dir)) || existsSync(join(dir, 'netns'))) {
     // A container id is unique while it exists: this is what an earlier one left. Clean it first.
     detach(containerId, spec);
