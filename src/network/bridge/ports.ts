@@ -6,10 +6,9 @@
 // content is "<tag>\n<containerId>\n" (the attachment holding it). Checks and claims happen
 // under <stateDir>/lock. Two mappings conflict when protocol and port are equal and their host
 // addresses are equal or either is the wildcard.
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { retryEintr } from '../../kernel/ffi.js';
-import { flock, LOCK_EX } from '../../kernel/files.js';
+import { withLock } from '../lockfile.js';
 import { CniError, ErrCode } from '../cni/types.js';
 import { formatIPv4, tryParseIPv4 } from '../ip4.js';
 
@@ -95,14 +94,7 @@ function fromFileName(name: string): PortMapping | null {
 
 /** Run `fn` holding <stateDir>/lock (the plugin's host-wide lock). */
 export function withStateLock<T>(stateDir: string, fn: () => T): T {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const fd = openSync(join(stateDir, 'lock'), 'a', 0o600);
-  try {
-    retryEintr(() => flock(fd, LOCK_EX, join(stateDir, 'lock')));
-    return fn();
-  } finally {
-    closeSync(fd);
-  }
+  return withLock(join(stateDir, 'lock'), fn);
 }
 
 export class PortRegistry {

@@ -9,10 +9,9 @@
 // plugin). A plugin killed with -9 may leave such a child finishing its transaction; the DEL
 // that follows waits for the lock, so it sees what the child did instead of racing it.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { retryEintr } from '../../kernel/ffi.js';
-import { flock, LOCK_EX } from '../../kernel/files.js';
+import { lockFile } from '../lockfile.js';
 import type { PortMapping } from './ports.js';
 
 export interface AttachmentRecord {
@@ -78,16 +77,7 @@ export class Records {
 
   /** Lock attachment `tag` (waits for its holder, and for the children its holder left running). */
   lock(tag: string): number {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const path = join(this.dir, `${tag}.lock`);
-    const fd = openSync(path, 'a', 0o600);
-    try {
-      retryEintr(() => flock(fd, LOCK_EX, path));
-    } catch (e) {
-      closeSync(fd);
-      throw e;
-    }
-    return fd;
+    return lockFile(join(this.dir, `${tag}.lock`));
   }
 
   /** Unlock; with `forget`, the attachment is gone and so goes its lock file. */

@@ -8,10 +8,10 @@
 // temp file, then link(2)ed to its name, which fails if the name exists). A temp file left by
 // a process that died is removed by the next holder of the lock, since nobody else can be
 // writing one. The lock itself dies with its holder (flock is released when the fd closes).
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KernelError, retryEintr } from '../../kernel/ffi.js';
-import { flock, LOCK_EX } from '../../kernel/files.js';
+import { KernelError } from '../../kernel/ffi.js';
+import { withLock } from '../lockfile.js';
 import { CniError, ErrCode } from '../cni/types.js';
 import { formatIPv4, tryParseIPv4 } from '../ip4.js';
 
@@ -29,20 +29,14 @@ export class IpamStore {
   /** Run `fn` holding the network's lock. */
   locked<T>(fn: () => T): T {
     try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    } catch (e) {
-      throw new CniError(ErrCode.IOFailure, `ipam store ${this.dir}: ${(e as Error).message}`);
-    }
-    const fd = openSync(join(this.dir, 'lock'), 'a', 0o600);
-    try {
-      retryEintr(() => flock(fd, LOCK_EX, join(this.dir, 'lock')));
-      this.sweepTemps();
-      return fn();
+      return withLock(join(this.dir, 'lock'), () => {
+        this.sweepTemps();
+        return fn();
+      });
     } catch (e) {
       if (e instanceof KernelError) throw new CniError(ErrCode.IOFailure, e.message);
+      if ((e as NodeJS.ErrnoException).syscall) throw new CniError(ErrCode.IOFailure, `ipam store ${this.dir}: ${(e as Error).message}`);
       throw e;
-    } finally {
-      closeSync(fd); // releases the lock
     }
   }
 
