@@ -6,11 +6,11 @@ PREFIX ?= /usr/local
 # Every Node start pays ~60 ms to parse NODE_EXTRA_CA_CERTS; the runtime never speaks TLS.
 unexport NODE_EXTRA_CA_CERTS
 
-.PHONY: all setup build gen check test test-unit test-integration bench install clean rootfs run
+.PHONY: all setup build gen check test test-unit test-integration bench install clean rootfs run default-image
 
 ROOTFS := bundles/rootfs
 
-all: build
+all: build default-image
 
 # Everything a fresh Debian 12 machine lacks (apt packages, node_modules).
 setup:
@@ -23,8 +23,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 gen: node_modules/.package-lock.json
 	$(NODE) src/build/gen-spec.mjs
 
+# dist/: the programs, and the embedded default image (busybox:latest) that mydocker loads on
+# first need, offline: a reproducible docker-save archive of a fresh make-rootfs.sh rootfs (not
+# bundles/rootfs, which the runtime's tests add mountpoints to).
+DEFAULT_IMAGE := dist/images/busybox.tar
 build: node_modules/.package-lock.json
 	$(NODE) src/build/build.mjs
+	$(NODE) build/src/build/default-image.js $(DEFAULT_IMAGE)
 
 check: build
 	npx tsc -p tsconfig.json
@@ -37,7 +42,9 @@ rootfs: $(ROOTFS)/bin/busybox
 $(ROOTFS)/bin/busybox: src/build/make-rootfs.sh
 	src/build/make-rootfs.sh $(ROOTFS)
 
-test-integration: build rootfs
+default-image: build
+
+test-integration: build rootfs default-image
 	$(NODE) --test --test-concurrency=1 build/test/integration/
 
 # Everything CI runs: types, unit tests, the real-kernel suite, containerd's shim driving us,
@@ -50,18 +57,21 @@ run: setup
 	$(MAKE) build rootfs
 	$(NODE) dist/mydocker-runc.js run --bundle bundles/busybox mydocker-demo-$$$$
 
-# Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs); then the
-# CNI plugins against the reference chain (test/bench/cni.mjs). Never fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time goes,
-# and README.md's Performance section.
-bench: build rootfs
+# Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs); the CNI
+# plugins against the reference chain (test/bench/cni.mjs); the image store (test/bench/images.mjs).
+# Never fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time
+# goes, and README.md's Performance section (and the CNI figures in its Networking section).
+bench: build rootfs default-image
 	$(NODE) test/bench/bench.mjs $(BENCH_FLAGS)
 	$(NODE) test/bench/cni.mjs $(BENCH_FLAGS)
+	$(NODE) test/bench/images.mjs
 
-install: build
+install: build default-image
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc
 	for b in mydocker-bridge mydocker-ipam mydocker-cni-hook; do ln -sf $(CURDIR)/dist/$$b.js $(PREFIX)/bin/$$b; done
 	mkdir -p $(PREFIX)/lib/cni
 	for p in mydocker-bridge mydocker-ipam; do ln -sf $(CURDIR)/dist/$$p.js $(PREFIX)/lib/cni/$$p; done
+	ln -sf $(CURDIR)/dist/mydocker.js $(PREFIX)/bin/mydocker
 
 clean:
 	rm -rf build dist .cache $(ROOTFS)

@@ -121,6 +121,7 @@ await Promise.all([
       cli: join(root, 'src/cli/main.ts'),
       init: join(root, 'src/process/init-main.ts'),
       'exec-init': join(root, 'src/process/exec-init-main.ts'),
+      mydocker: join(root, 'src/mydocker/cli/main.ts'),
       'mydocker-bridge': join(root, 'src/network/bridge/main.ts'),
       'mydocker-ipam': join(root, 'src/network/ipam/main.ts'),
       'mydocker-cni-hook': join(root, 'src/network/hook/main.ts'),
@@ -130,7 +131,7 @@ await Promise.all([
   esbuild.build({ ...dist, entryPoints: { validators: join(root, 'src/spec/generated/validators.js') } }),
 ]);
 writeFileSync(join(root, 'dist/package.json'), '{ "type": "commonjs" }\n');
-for (const bin of ['mydocker-runc', 'mydocker-bridge', 'mydocker-ipam', 'mydocker-cni-hook']) chmodSync(join(root, `dist/${bin}.js`), 0o755);
+for (const bin of ['mydocker-runc', 'mydocker', 'mydocker-bridge', 'mydocker-ipam', 'mydocker-cni-hook']) chmodSync(join(root, `dist/${bin}.js`), 0o755);
 // A CNI client finds a plugin as <dir on CNI_PATH>/<type>: dist/cni is such a directory.
 mkdirSync(join(root, 'dist/cni'));
 for (const plugin of ['mydocker-bridge', 'mydocker-ipam']) symlinkSync(`../${plugin}.js`, join(root, `dist/cni/${plugin}`));

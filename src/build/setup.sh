@@ -6,10 +6,11 @@ cd "$(dirname "$0")/../.."
 
 # busybox-static: the rootfs of every fixture; runc: the side-by-side control in tests and bench;
 # containerd: the client suite; iproute2/iptables: network tests; bsdutils (script) and tmux:
-# terminal tests; umoci/skopeo: image archives; file: checks that busybox is static;
+# terminal tests; umoci/skopeo: image archives; file: checks that busybox is static; podman:
+# the image store's round-trip control; xz-utils/zstd: xz and zstd archives and layers;
 # containernetworking-plugins: the reference CNI chain the network tests and bench compare with;
 # socat: UDP in the network tests (busybox has no UDP server, Debian's busybox nc no -u).
-PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file containernetworking-plugins socat"
+PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd containernetworking-plugins socat"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -119,3 +119,6 @@ export class Runtime {
     }
   }
 }
+
+/** A foreground terminal for an exec'd process (`exec -t` without a console socket), and signal forwarding. */
+export { attachTerminal, forwardSignals } from '../process/terminal.js';

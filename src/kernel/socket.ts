@@ -182,3 +182,10 @@ export function recvFd(sock: number, maxData = 4096): ReceivedFd | null {
   }
   return { fd: fds[0] ?? -1, data: payload.toString('utf8', 0, n).replace(/\0+$/, ''), count: fds.length };
 }
+
+export const SHUT_WR = 1;
+
+/** shutdown(2): with SHUT_WR the peer reads EOF (for conmon's attach socket: close stdin). */
+export function shutdown(fd: number, how: number): void {
+  check(libcFn('int shutdown(int fd, int how)')(fd, how), 'shutdown');
+}

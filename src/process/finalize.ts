@@ -38,7 +38,17 @@ export function lookPath(file: string, env: string[]): string {
   };
   if (file.includes('/')) {
     if (check(file)) return file;
-    throw new RuntimeError(`exec: ${JSON.stringify(file)}: no such executable file in the container`);
+    // runc's words (and docker's exit codes: 127 for a missing file, 126 for one that cannot run).
+    let exists = false;
+    try {
+      statSync(file);
+      exists = true;
+    } catch {
+      /* missing */
+    }
+    throw new RuntimeError(
+      exists ? `exec: ${JSON.stringify(file)}: permission denied` : `exec: ${JSON.stringify(file)}: stat ${file}: no such file or directory`,
+    );
   }
   const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
   for (const dir of pathVar.split(':')) {
