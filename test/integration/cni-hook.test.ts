@@ -82,7 +82,7 @@ function udpServer(pid: number, port: number) {
 }
 
 /** What the tests' own names still hold on the host they ran on (run in `ns` when given). */
-function hostLeaks(net: Net, tag: string, ns?: Netns): string[] {
+function hostLeaks(net: Net, ns?: Netns): string[] {
   const sh = (s: string) => (ns ? ns.exec('sh', ['-c', s]).stdout : run('sh', ['-c', s]).stdout);
   const out: string[] = [];
   const ports = sh(`ip -o link show master ${net.bridge} 2>/dev/null`).trim();
@@ -95,7 +95,6 @@ function hostLeaks(net: Net, tag: string, ns?: Netns): string[] {
   for (const f of filesUnder(net.pluginState)) if (f !== 'lock') out.push(`plugin state ${f}`);
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(net.stateDir));
   out.push(...mounts.map((m) => `mount ${m.split(' ')[4]}`));
-  void tag;
   return out;
 }
 
@@ -219,7 +218,7 @@ describe('mydocker-cni-hook through mydocker-runc', () => {
       must('ip', ['link', 'set', `${tag}e`, 'up']);
       const reach = twoContainers(sb, net, tag, dummy, `10.${150 + n}.1.77`);
       for (const [path, ok] of Object.entries(reach)) assert.ok(ok, `${path}: ${JSON.stringify(reach, null, 1)}`);
-      assert.deepEqual(hostLeaks(net, tag), []);
+      assert.deepEqual(hostLeaks(net), []);
     } finally {
       const leaks = sb.cleanup();
       run('ip', ['link', 'del', `${tag}d`]);
@@ -236,7 +235,7 @@ describe('mydocker-cni-hook through mydocker-runc', () => {
     try {
       const reach = twoContainers(sb, net, tag, w.hostAddr, '10.233.1.77', w.host, false);
       for (const [path, ok] of Object.entries(reach)) assert.ok(ok, `${path}: ${JSON.stringify(reach, null, 1)}`);
-      assert.deepEqual(hostLeaks(net, tag, w.host), []);
+      assert.deepEqual(hostLeaks(net, w.host), []);
     } finally {
       const leaks = sb.cleanup();
       w.destroy();
@@ -265,7 +264,7 @@ describe('mydocker-cni-hook through mydocker-runc', () => {
         assert.ok(!existsSync(join(net.stateDir, second)), 'no hook state for the failed container');
         assert.deepEqual(w.snapshot(), before, 'the host is as before the failed create');
         assert.equal(sb.run(['delete', '--force', first]).status, 0);
-        assert.deepEqual(hostLeaks(net, tag, w.host), []);
+        assert.deepEqual(hostLeaks(net, w.host), []);
         if (kind === 'ours') {
           // A host port already mapped: the same, for the port registry.
           const tag2 = runTag();
@@ -280,7 +279,7 @@ describe('mydocker-cni-hook through mydocker-runc', () => {
           assert.match(c.stderr, new RegExp(`plugin mydocker-bridge: host port 8080/tcp is already mapped by container ${a}`));
           assert.deepEqual(w.snapshot(), before2);
           assert.equal(sb.run(['delete', '--force', a]).status, 0);
-          assert.deepEqual(hostLeaks(net2, tag2, w.host), []);
+          assert.deepEqual(hostLeaks(net2, w.host), []);
         }
       } finally {
         const leaks = sb.cleanup();
@@ -307,7 +306,7 @@ describe('mydocker-cni-hook through mydocker-runc', () => {
       deleted.forEach((r, i) => assert.equal(r.status, 0, `${ids[i]}: ${r.stderr}`));
       const after = w.snapshot();
       assert.deepEqual({ ...after, links: after.links.filter((l) => l !== net.bridge), addrs: after.addrs.filter((a) => !a.startsWith(`${net.bridge} `)) }, before);
-      assert.deepEqual(hostLeaks(net, tag, w.host), []);
+      assert.deepEqual(hostLeaks(net, w.host), []);
     } finally {
       const leaks = sb.cleanup();
       w.destroy();
