@@ -58,16 +58,21 @@ run: setup
 	$(NODE) dist/mydocker.js run --rm busybox \
 	  sh -c 'echo "Hello from busybox: I am PID $$$$ on $$(hostname), with $$(ls /proc | grep -c "^[0-9]") processes in sight"'
 
-# Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs). Never
-# fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time goes,
-# and README.md's Performance section.
+# Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs); the CNI
+# plugins against the reference chain (test/bench/cni.mjs); the image store (test/bench/images.mjs).
+# Never fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time
+# goes, and README.md's Performance section (and the CNI figures in its Networking section).
 bench: build rootfs default-image
 	$(NODE) test/bench/bench.mjs $(BENCH_FLAGS)
+	$(NODE) test/bench/cni.mjs $(BENCH_FLAGS)
 	$(NODE) test/bench/images.mjs
 	$(NODE) test/bench/mydocker.mjs $(BENCH_FLAGS)
 
 install: build default-image
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc
+	for b in mydocker-bridge mydocker-ipam mydocker-cni-hook; do ln -sf $(CURDIR)/dist/$$b.js $(PREFIX)/bin/$$b; done
+	mkdir -p $(PREFIX)/lib/cni
+	for p in mydocker-bridge mydocker-ipam; do ln -sf $(CURDIR)/dist/$$p.js $(PREFIX)/lib/cni/$$p; done
 	ln -sf $(CURDIR)/dist/mydocker.js $(PREFIX)/bin/mydocker
 
 clean:

@@ -9,8 +9,10 @@ cd "$(dirname "$0")/../.."
 # terminal tests; umoci/skopeo: image archives; file: checks that busybox is static; podman:
 # the image store's round-trip control and mydocker's behaviour control; xz-utils/zstd: xz and
 # zstd archives and layers; conmon: mydocker's per-container monitor (what stays with a
-# detached container: its stdio, its log, its exit status).
-PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd conmon"
+# detached container: its stdio, its log, its exit status); containernetworking-plugins: the
+# reference CNI chain the network tests and bench compare with; socat: UDP in the network tests
+# (busybox has no UDP server, Debian's busybox nc no -u).
+PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd conmon containernetworking-plugins socat"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -9,7 +9,7 @@ import { closeSync, rmSync } from 'node:fs';
 import { cgroupManager, withDefaultDevices } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import { runHooks } from '../hooks/run.js';
+import { runHooks, runHooksWarn } from '../hooks/run.js';
 import { mkfifo } from '../kernel/files.js';
 import { waitReadableWarm, warmCgroupLock } from '../process/cgroup-warm.js';
 import { abandon, launchInit, type LaunchOptions, type Launched } from '../process/launch.js';
@@ -69,6 +69,7 @@ export function create(store: Store, req: CreateRequest): Created {
   };
   let cgroups: CgroupManager | undefined;
   let launched: Launched | undefined;
+  let hooksBegun = false;
   const warnings: string[] = [];
   try {
     // The init first: its Node start-up (~20 ms) overlaps our cgroup and plan work below.
@@ -108,6 +109,7 @@ export function create(store: Store, req: CreateRequest): Created {
     waitReadableWarm(launched.sync);
     expect(launched, 'namespaces');
     const hookState = { ...ociState(state, 'creating') };
+    hooksBegun = true;
     runHooks('prestart', config.hooks?.prestart, hookState);
     runHooks('createRuntime', config.hooks?.createRuntime, hookState);
     send(launched.sync, { type: 'continue' });
@@ -129,6 +131,15 @@ export function create(store: Store, req: CreateRequest): Created {
       /* best effort: the error that brought us here is the one to report */
     }
     rmSync(store.fifoPath(id), { force: true });
+    // The spec's lifecycle: a failed create goes on to destroy the container and run the
+    // poststop hooks (runc does the same). What a prestart or createRuntime hook set up (a CNI
+    // ADD: veth, rules, address) is undone by its poststop counterpart. Their failures are
+    // warnings, printed before the error. Still under the container's lock: a new container
+    // of the same id must not start before they are done.
+    if (hooksBegun) {
+      const failed = runHooksWarn('poststop', config.hooks?.poststop, ociState(state, 'stopped'));
+      if (failed.length && e instanceof Error) Object.assign(e, { warnings: failed });
+    }
     dir.remove();
     throw e;
   }
