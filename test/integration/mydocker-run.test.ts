@@ -173,6 +173,16 @@ describe('mydocker run: volumes', () => {
     assert.equal(md.ok(['volume', 'ls', '-q']), '');
   }));
 
+  it("a new volume gets the image's content at its path (docker's copy-up), unless nocopy", withMydocker((md) => {
+    assert.match(md.ok(['run', '--rm', '-v', 'etcvol:/etc', 'busybox', 'cat', '/etc/passwd']), /^root:x:0:0:/);
+    const hosts = md.ok(['run', '--rm', '-v', 'etcvol:/etc', 'busybox', 'cat', '/etc/hosts']);
+    assert.match(hosts, /localhost/, 'the generated /etc/hosts is mounted over the volume, not under it');
+    md.ok(['run', '--name', 'seeder', 'busybox', 'sh', '-c', 'mkdir /data && echo seed > /data/seed']);
+    md.ok(['commit', '-c', 'VOLUME /data', 'seeder', 'volimg']);
+    assert.equal(md.ok(['run', '--rm', 'volimg', 'cat', '/data/seed']), 'seed\n', "an image VOLUME keeps the image's files");
+    assert.equal(md.run(['run', '--rm', '-v', 'empty:/bin:nocopy', 'busybox', 'ls']).status, 127, 'nocopy: the volume hides /bin');
+  }));
+
   it('bad -v specs are one-line errors and leave nothing', withMydocker((md) => {
     for (const v of ['relative:path', 'rel/dir:/x', '/a:/b:bogus', ':/x', '/a:relative']) {
       const r = md.run(['run', '--rm', '-v', v, 'busybox', 'true']);

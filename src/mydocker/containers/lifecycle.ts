@@ -2,6 +2,7 @@
 // exit, remove. Every step is ordered so that a mydocker killed at any point leaves something
 // the next command (or `rm -f`) can finish: the record is written before what it describes is
 // made, cleanup is idempotent, and removal unmounts before it deletes.
+import { spawnSync } from 'node:child_process';
 import { chownSync, closeSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { ensureInRoot, openRoot, resolveInRoot } from '../../rootfs/safe-path.js';
 import { flock, LOCK_EX, LOCK_SH, O_CLOEXEC, O_CREAT, O_RDONLY, open } from '../../kernel/files.js';
@@ -109,7 +110,38 @@ function resolveVolume(engine: Engine, rec: ContainerRecord, m: MountPoint): Mou
   const { volume } = engine.volumes.ensure(m.Name ?? '');
   if (!m.Name) rec.AnonymousVolumes.push(volume.Name);
   engine.containers.write(rec);
-  return { ...m, Name: volume.Name, Source: volume.Mountpoint };
+  return { ...m, Name: volume.Name, Source: volume.Mountpoint, CopyUp: !m.Mode.split(',').includes('nocopy') };
+}
+
+/**
+ * docker's copy-up: a volume that is still empty when its container first starts gets what the
+ * image has at its path (a VOLUME of an image keeps its files). The image's directory is
+ * resolved inside the rootfs (never through a symlink out of it) and copied with cp -a, which
+ * copies symlinks as symlinks.
+ */
+function copyUpVolumes(engine: Engine, rec: ContainerRecord, merged: string): void {
+  let changed = false;
+  for (const m of rec.Mounts) {
+    if (!m.CopyUp) continue;
+    m.CopyUp = false;
+    changed = true;
+    if (readdirSync(m.Source).length) continue;
+    const root = openRoot(merged);
+    try {
+      const fd = resolveInRoot(root, m.Destination);
+      if (fd === null) continue;
+      try {
+        if (!statSync(`/proc/self/fd/${fd}`).isDirectory()) continue;
+        const r = spawnSync('cp', ['-a', '--', `/proc/${process.pid}/fd/${fd}/.`, m.Source], { encoding: 'utf8' });
+        if (r.status !== 0) throw new MydockerError(`volume ${m.Name}: copy the image's ${m.Destination} into it: ${r.stderr.trim() || r.error?.message}`);
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      closeSync(root);
+    }
+  }
+  if (changed) engine.containers.write(rec);
 }
 
 export interface StartOptions {
@@ -153,6 +185,7 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     writeInPlace(files.hosts, hostNet ? readHost('/etc/hosts') : hostsText([]));
     writeInPlace(files.resolvConf, resolvConfText(hostNet));
 
+    copyUpVolumes(engine, rec, dirs.merged);
     const user = resolveUser(dirs.merged, rec.Config.User || '');
     if (rec.Config.WorkingDir) ensureWorkdir(dirs.merged, rec.Config.WorkingDir, user.uid, user.gid);
     const mounts: ResolvedMount[] = rec.Mounts.map((m) => {
