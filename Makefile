@@ -23,8 +23,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 gen: node_modules/.package-lock.json
 	$(NODE) src/build/gen-spec.mjs
 
+# dist/: the programs, and the embedded default image (busybox:latest) that mydocker loads on
+# first need, offline: a reproducible docker-save archive of a fresh make-rootfs.sh rootfs (not
+# bundles/rootfs, which the runtime's tests add mountpoints to).
+DEFAULT_IMAGE := dist/images/busybox.tar
 build: node_modules/.package-lock.json
 	$(NODE) src/build/build.mjs
+	$(NODE) build/src/build/default-image.js $(DEFAULT_IMAGE)
 
 check: build
 	npx tsc -p tsconfig.json
@@ -37,12 +42,7 @@ rootfs: $(ROOTFS)/bin/busybox
 $(ROOTFS)/bin/busybox: src/build/make-rootfs.sh
 	src/build/make-rootfs.sh $(ROOTFS)
 
-# The embedded default image (busybox:latest) that mydocker loads on first need, offline: a
-# reproducible docker-save archive of a fresh make-rootfs.sh rootfs (not bundles/rootfs, which
-# the runtime's tests add mountpoints to). build.mjs empties dist/, so it follows build.
-DEFAULT_IMAGE := dist/images/busybox.tar
 default-image: build
-	$(NODE) build/src/build/default-image.js $(DEFAULT_IMAGE)
 
 test-integration: build rootfs default-image
 	$(NODE) --test --test-concurrency=1 build/test/integration/
@@ -52,21 +52,28 @@ test-integration: build rootfs default-image
 test: setup
 	$(MAKE) check test-unit test-integration test-containerd test-cgroup2
 
-# The main job: a busybox container from bundles/busybox, through our CLI.
+# The main job: mydocker runs a busybox container from its embedded busybox image (offline).
 run: setup
-	$(MAKE) build rootfs
-	$(NODE) dist/mydocker-runc.js run --bundle bundles/busybox mydocker-demo-$$$$
+	$(MAKE) build
+	$(NODE) dist/mydocker.js run --rm busybox \
+	  sh -c 'echo "Hello from busybox: I am PID $$$$ on $$(hostname), with $$(ls /proc | grep -c "^[0-9]") processes in sight"'
 
-# Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs). Never
-# fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time goes,
-# and README.md's Performance section.
+# Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs); the CNI
+# plugins against the reference chain (test/bench/cni.mjs); the image store (test/bench/images.mjs); registry pulls (test/bench/registry.mjs).
+# Never fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time
+# goes, and README.md's Performance section (and the CNI figures in its Networking section).
 bench: build rootfs default-image
 	$(NODE) test/bench/bench.mjs $(BENCH_FLAGS)
+	$(NODE) test/bench/cni.mjs $(BENCH_FLAGS)
 	$(NODE) test/bench/images.mjs
+	$(NODE) test/bench/mydocker.mjs $(BENCH_FLAGS)
 	$(NODE) test/bench/registry.mjs
 
 install: build default-image
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc
+	for b in mydocker-bridge mydocker-ipam mydocker-cni-hook; do ln -sf $(CURDIR)/dist/$$b.js $(PREFIX)/bin/$$b; done
+	mkdir -p $(PREFIX)/lib/cni
+	for p in mydocker-bridge mydocker-ipam; do ln -sf $(CURDIR)/dist/$$p.js $(PREFIX)/lib/cni/$$p; done
 	ln -sf $(CURDIR)/dist/mydocker.js $(PREFIX)/bin/mydocker
 
 clean:

@@ -7,10 +7,14 @@ cd "$(dirname "$0")/../.."
 # busybox-static: the rootfs of every fixture; runc: the side-by-side control in tests and bench;
 # containerd: the client suite; iproute2/iptables: network tests; bsdutils (script) and tmux:
 # terminal tests; umoci/skopeo: image archives; file: checks that busybox is static; podman:
-# the image store's round-trip control; xz-utils/zstd: xz and zstd archives and layers;
-# docker-registry: the real registry pull/push are tested against (on 127.0.0.1 only);
-# apache2-utils: htpasswd (bcrypt) for that registry's basic auth.
-PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd docker-registry apache2-utils"
+# the image store's round-trip control and mydocker's behaviour control; xz-utils/zstd: xz and
+# zstd archives and layers; conmon: mydocker's per-container monitor (what stays with a
+# detached container: its stdio, its log, its exit status); containernetworking-plugins: the
+# reference CNI chain the network tests and bench compare with; socat: UDP in the network tests
+# (busybox has no UDP server, Debian's busybox nc no -u); docker-registry: the real registry
+# pull/push are tested against (on 127.0.0.1 only); apache2-utils: htpasswd (bcrypt) for its
+# basic auth.
+PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd conmon containernetworking-plugins socat docker-registry apache2-utils"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

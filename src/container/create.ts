@@ -6,10 +6,10 @@
 // init dies on its own when the sync socket closes, and everything the init mounted lives in
 // the init's own mount namespace.
 import { closeSync, rmSync } from 'node:fs';
-import { cgroupManager, withDefaultDevices } from '../cgroups/index.js';
+import { cgroupManager, ignoreKernelMemory, withDefaultDevices } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
-import { RuntimeError, UsageError } from '../errors.js';
-import { runHooks } from '../hooks/run.js';
+import { RuntimeError, UsageError, withContext } from '../errors.js';
+import { runHooks, runHooksWarn } from '../hooks/run.js';
 import { mkfifo } from '../kernel/files.js';
 import { waitReadableWarm, warmCgroupLock } from '../process/cgroup-warm.js';
 import { abandon, launchInit, type LaunchOptions, type Launched } from '../process/launch.js';
@@ -69,6 +69,7 @@ export function create(store: Store, req: CreateRequest): Created {
   };
   let cgroups: CgroupManager | undefined;
   let launched: Launched | undefined;
+  let hooksBegun = false;
   const warnings: string[] = [];
   try {
     // The init first: its Node start-up (~20 ms) overlaps our cgroup and plan work below.
@@ -90,6 +91,8 @@ export function create(store: Store, req: CreateRequest): Created {
     // runc's default device rules (null, zero, tty, ptmx, pts...) follow the config's own, as
     // runc always adds them: without them /dev/null or the console's pty cannot be opened.
     const resources = config.linux?.resources ?? {};
+    const kmem = ignoreKernelMemory(resources);
+    if (kmem) warnings.push(kmem);
     cgroups.create({ ...resources, devices: withDefaultDevices(resources.devices, config.linux?.devices) });
     // What create() made and where, so that later commands find (and delete removes) exactly that.
     state.cgroup = cgroups.record();
@@ -108,6 +111,7 @@ export function create(store: Store, req: CreateRequest): Created {
     waitReadableWarm(launched.sync);
     expect(launched, 'namespaces');
     const hookState = { ...ociState(state, 'creating') };
+    hooksBegun = true;
     runHooks('prestart', config.hooks?.prestart, hookState);
     runHooks('createRuntime', config.hooks?.createRuntime, hookState);
     send(launched.sync, { type: 'continue' });
@@ -118,7 +122,8 @@ export function create(store: Store, req: CreateRequest): Created {
 
     state.phase = 'created';
     dir.write(state);
-    if (req.pidFile) writeAtomic(req.pidFile, String(launched.pid));
+    const pidFile = req.pidFile;
+    if (pidFile) withContext(`--pid-file ${pidFile}`, () => writeAtomic(pidFile, String(launched!.pid)));
     dir.unlock();
     return { state, launched, warnings };
   } catch (e) {
@@ -129,6 +134,15 @@ export function create(store: Store, req: CreateRequest): Created {
       /* best effort: the error that brought us here is the one to report */
     }
     rmSync(store.fifoPath(id), { force: true });
+    // The spec's lifecycle: a failed create goes on to destroy the container and run the
+    // poststop hooks (runc does the same). What a prestart or createRuntime hook set up (a CNI
+    // ADD: veth, rules, address) is undone by its poststop counterpart. Their failures are
+    // warnings, printed before the error. Still under the container's lock: a new container
+    // of the same id must not start before they are done.
+    if (hooksBegun) {
+      const failed = runHooksWarn('poststop', config.hooks?.poststop, ociState(state, 'stopped'));
+      if (failed.length && e instanceof Error) Object.assign(e, { warnings: failed });
+    }
     dir.remove();
     throw e;
   }

@@ -122,7 +122,7 @@ export function launchInit(opts: LaunchOptions): Launched {
         stdio: [...opts.stdio, ...preserved, theirs, hostMnt, ...extra],
         detached: true, // setsid: the init leads its own session, as runc's does
         // Nothing of ours, but the trace switch (it only adds lines to stderr).
-        env: tracing ? { MYDOCKER_RUNC_TRACE: '1' } : {},
+        env: tracing ? { MYDOCKER_RUNC_TRACE: process.env.MYDOCKER_RUNC_TRACE ?? '1' } : {},
         argv0: opts.name ?? 'mydocker-runc-init',
       });
     } finally {

@@ -173,6 +173,16 @@ describe('mydocker run: volumes', () => {
     assert.equal(md.ok(['volume', 'ls', '-q']), '');
   }));
 
+  it("a new volume gets the image's content at its path (docker's copy-up), unless nocopy", withMydocker((md) => {
+    assert.match(md.ok(['run', '--rm', '-v', 'etcvol:/etc', 'busybox', 'cat', '/etc/passwd']), /^root:x:0:0:/);
+    const hosts = md.ok(['run', '--rm', '-v', 'etcvol:/etc', 'busybox', 'cat', '/etc/hosts']);
+    assert.match(hosts, /localhost/, 'the generated /etc/hosts is mounted over the volume, not under it');
+    md.ok(['run', '--name', 'seeder', 'busybox', 'sh', '-c', 'mkdir /data && echo seed > /data/seed']);
+    md.ok(['commit', '-c', 'VOLUME /data', 'seeder', 'volimg']);
+    assert.equal(md.ok(['run', '--rm', 'volimg', 'cat', '/data/seed']), 'seed\n', "an image VOLUME keeps the image's files");
+    assert.equal(md.run(['run', '--rm', '-v', 'empty:/bin:nocopy', 'busybox', 'ls']).status, 127, 'nocopy: the volume hides /bin');
+  }));
+
   it('bad -v specs are one-line errors and leave nothing', withMydocker((md) => {
     for (const v of ['relative:path', 'rel/dir:/x', '/a:/b:bogus', ':/x', '/a:relative']) {
       const r = md.run(['run', '--rm', '-v', v, 'busybox', 'true']);
@@ -235,8 +245,10 @@ describe('mydocker run: detached containers', () => {
 
   it('20 parallel run -d with distinct names all succeed; one name twice gives one container', withMydocker(async (md) => {
     const runs = Array.from({ length: 20 }, (_, i) => md.spawn(['run', '-d', '--name', `p${i}`, 'busybox', 'sleep', '60']));
+    const errs = runs.map(() => '');
+    runs.forEach((c, i) => c.stderr!.on('data', (d) => (errs[i] += d)));
     const codes = await Promise.all(runs.map((c) => new Promise<number | null>((r) => c.on('exit', r))));
-    assert.deepEqual(codes, Array(20).fill(0));
+    assert.deepEqual(codes, Array(20).fill(0), errs.filter(Boolean).join('\n'));
     assert.equal(md.ok(['ps', '-q']).trim().split('\n').length, 20);
     const twins = [0, 1].map(() => md.spawn(['run', '-d', '--name', 'twin', 'busybox', 'sleep', '60']));
     const stderr: string[] = ['', ''];

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First, so that MYDOCKER_RUNC_TRACE can time the loading of everything below.
+import { trace } from '../../trace.js';
 // mydocker: docker's command line over the engine (../engine.ts). Argument shapes only; each
 // verb's work is a lazily imported module. Errors are one line on stderr and docker's exit
 // codes: 125 for mydocker's own failures (a flag, an image, a conflict), 126/127 when the
@@ -379,6 +381,7 @@ function normalize(argv: string[]): string[] {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  trace('mydocker: main module running');
   // `mydocker logs x | head`: a reader that went away ends our output, not with a stack trace.
   for (const s of [process.stdout, process.stderr]) {
     s.on('error', (e: NodeJS.ErrnoException) => {

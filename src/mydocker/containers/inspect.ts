@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Engine } from '../engine.js';
 import type { ContainerRecord } from './record.js';
-import { rootfsDirs } from './rootfs.js';
+import { containerLower, rootfsDirs } from './rootfs.js';
 import { liveState } from './status.js';
 
 export async function inspectContainer(engine: Engine, rec: ContainerRecord): Promise<Record<string, unknown>> {
@@ -12,7 +12,7 @@ export async function inspectContainer(engine: Engine, rec: ContainerRecord): Pr
   let lower = '';
   try {
     const image = engine.findImage(rec.ImageId);
-    if (image) lower = [dirs.init, ...[...(await engine.images.layerDirs(image))].reverse()].join(':');
+    if (image) lower = (await containerLower(engine, image)).lowerdir;
   } catch {
     /* image gone */
   }

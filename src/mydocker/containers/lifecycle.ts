@@ -2,6 +2,7 @@
 // exit, remove. Every step is ordered so that a mydocker killed at any point leaves something
 // the next command (or `rm -f`) can finish: the record is written before what it describes is
 // made, cleanup is idempotent, and removal unmounts before it deletes.
+import { spawnSync } from 'node:child_process';
 import { chownSync, closeSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { ensureInRoot, openRoot, resolveInRoot } from '../../rootfs/safe-path.js';
 import { flock, LOCK_EX, LOCK_SH, O_CLOEXEC, O_CREAT, O_RDONLY, open } from '../../kernel/files.js';
@@ -9,13 +10,15 @@ import { join } from 'node:path';
 import { parseSignal } from '../../spec/tables.js';
 import type { Engine } from '../engine.js';
 import { CommandError, ConflictError, InputError, MydockerError } from '../errors.js';
+import { trace } from '../../trace.js';
+import { crashPoint } from '../crash.js';
 import { removeTree } from '../fs/remove.js';
 import type { Image } from '../images/types.js';
 import { hostHostnameText, hostsText, readHost, resolvConfText, writeInPlace } from './etc-files.js';
 import { monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
 import { containerSpec, type RunFlags } from './options.js';
 import { initialState, type ContainerRecord, type MountPoint } from './record.js';
-import { createRootfsDirs, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
+import { containerLower, createRootfsDirs, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
 import { buildSpec, processArgs, type HostDevice, type ResolvedMount } from './spec.js';
 import { exitDir, liveState } from './status.js';
 import { generatedName, newId, shortId, validateName } from './store.js';
@@ -45,6 +48,7 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
   if (flags.name !== undefined) {
     name = validateName(flags.name);
     engine.containers.reserveName(name, id);
+    crashPoint('create:name-reserved');
   } else {
     for (let i = 0; ; i++) {
       name = generatedName();
@@ -81,9 +85,11 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
     if (!rec.Config.Hostname) rec.Config.Hostname = rec.HostConfig.NetworkMode === 'host' ? hostHostnameText() : shortId(id);
     // Written first: from here on, `rm -f <id>` finds and removes whatever follows.
     engine.containers.write(rec);
+    crashPoint('create:record-written');
     rec.Mounts = spec.mounts.map((m) => resolveVolume(engine, rec, m));
-    const layers = await engine.images.layerDirs(image);
-    createRootfsDirs(rootfsDirs(engine.containers.path(id)), layers);
+    await containerLower(engine, image); // unpacks what the store lacks, makes the init layer
+    createRootfsDirs(rootfsDirs(engine.containers.path(id)));
+    crashPoint('create:rootfs-made');
     mkdirSync(join(engine.containers.path(id), 'bundle'), { mode: 0o700 });
     mkdirSync(exitDir(engine, id), { mode: 0o700 });
     engine.containers.write(rec);
@@ -104,7 +110,38 @@ function resolveVolume(engine: Engine, rec: ContainerRecord, m: MountPoint): Mou
   const { volume } = engine.volumes.ensure(m.Name ?? '');
   if (!m.Name) rec.AnonymousVolumes.push(volume.Name);
   engine.containers.write(rec);
-  return { ...m, Name: volume.Name, Source: volume.Mountpoint };
+  return { ...m, Name: volume.Name, Source: volume.Mountpoint, CopyUp: !m.Mode.split(',').includes('nocopy') };
+}
+
+/**
+ * docker's copy-up: a volume that is still empty when its container first starts gets what the
+ * image has at its path (a VOLUME of an image keeps its files). The image's directory is
+ * resolved inside the rootfs (never through a symlink out of it) and copied with cp -a, which
+ * copies symlinks as symlinks.
+ */
+function copyUpVolumes(engine: Engine, rec: ContainerRecord, merged: string): void {
+  let changed = false;
+  for (const m of rec.Mounts) {
+    if (!m.CopyUp) continue;
+    m.CopyUp = false;
+    changed = true;
+    if (readdirSync(m.Source).length) continue;
+    const root = openRoot(merged);
+    try {
+      const fd = resolveInRoot(root, m.Destination);
+      if (fd === null) continue;
+      try {
+        if (!statSync(`/proc/self/fd/${fd}`).isDirectory()) continue;
+        const r = spawnSync('cp', ['-a', '--', `/proc/${process.pid}/fd/${fd}/.`, m.Source], { encoding: 'utf8' });
+        if (r.status !== 0) throw new MydockerError(`volume ${m.Name}: copy the image's ${m.Destination} into it: ${r.stderr.trim() || r.error?.message}`);
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      closeSync(root);
+    }
+  }
+  if (changed) engine.containers.write(rec);
 }
 
 export interface StartOptions {
@@ -134,7 +171,9 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     const image = engine.findImage(rec.ImageId);
     if (!image) throw new MydockerError(`container ${rec.Name}: its image ${rec.ImageId} is gone`);
     const dirs = rootfsDirs(cdir);
-    mountRootfs(dirs, await engine.images.lowerdir(image));
+    mountRootfs(dirs, await containerLower(engine, image));
+    trace('mydocker: rootfs mounted');
+    crashPoint('start:mounted');
 
     const files = {
       hosts: join(cdir, 'hosts'),
@@ -146,6 +185,7 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     writeInPlace(files.hosts, hostNet ? readHost('/etc/hosts') : hostsText([]));
     writeInPlace(files.resolvConf, resolvConfText(hostNet));
 
+    copyUpVolumes(engine, rec, dirs.merged);
     const user = resolveUser(dirs.merged, rec.Config.User || '');
     if (rec.Config.WorkingDir) ensureWorkdir(dirs.merged, rec.Config.WorkingDir, user.uid, user.gid);
     const mounts: ResolvedMount[] = rec.Mounts.map((m) => {
@@ -158,10 +198,12 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
 
     rmSync(join(exitDir(engine, id), id), { force: true });
+    rmSync(join(exitDir(engine, id), CLEANED), { force: true });
     rmSync(join(cdir, 'oom'), { force: true });
     rec.State = { ...rec.State, Status: 'running', StartedAt: new Date().toISOString(), Monitored: true, Error: '', Pid: 0, ExitCode: 0, OOMKilled: false };
     engine.containers.write(rec);
 
+    trace('mydocker: bundle written');
     mkdirSync(engine.paths.monitors, { recursive: true, mode: 0o700 });
     let monitor: Monitor;
     try {
@@ -179,7 +221,7 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
         runtimeArgs: ['--root', engine.paths.runtime],
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
-        exitCommand: [process.execPath, engine.mydockerCli, ...engine.globalArgs(), 'container', 'cleanup', id],
+        exitCommand: exitCommand(engine, id),
         env: engine.monitorEnv(),
         cwd: cdir,
       });
@@ -188,8 +230,12 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
       throw commandError(e as Error);
     }
     try {
+      trace('mydocker: monitor reports the container created');
+      crashPoint('start:monitor-created');
       opts.beforeStart?.(monitor);
       engine.runtime.start(id);
+      crashPoint('start:started');
+      trace('mydocker: started');
     } catch (e) {
       monitor.release();
       const msg = (e as Error).message;
@@ -291,6 +337,25 @@ function finishPreviousRun(engine: Engine, rec: ContainerRecord): void {
 }
 
 const ATTACH_LOCK = 'attach.lock';
+/** Written by cleanupContainer when a run is fully cleaned up; removed at each start. */
+const CLEANED = 'cleaned';
+
+/**
+ * conmon's exit command. A small shell step first: it waits for a foreground client to finish
+ * (the attach lock), and when that client already recorded the exit and cleaned up (or removed
+ * the container), no Node process is started at all — a foreground `run` pays for one cleanup,
+ * not two. Otherwise (a detached container, a client that died) mydocker's cleanup runs.
+ */
+function exitCommand(engine: Engine, id: string): string[] {
+  const dir = engine.containers.path(id);
+  const script = [
+    'flock "$1/' + ATTACH_LOCK + '" true 2>/dev/null',
+    '[ -e "$1/container.json" ] || exit 0',
+    '[ -e "$1/exit/' + CLEANED + '" ] && exit 0',
+    'shift; exec "$@"',
+  ].join('; ');
+  return ['/bin/sh', '-c', script, 'mydocker-cleanup', dir, process.execPath, engine.mydockerCli, ...engine.globalArgs(), 'container', 'cleanup', id];
+}
 
 /**
  * A foreground client (`run` without -d, `start -a`) holds this shared lock on its container
@@ -344,6 +409,8 @@ export function cleanupContainer(engine: Engine, id: string, opts: { waitForClie
     }
     finishPreviousRun(engine, rec);
     if (rec.HostConfig.AutoRemove) removeLocked(engine, rec, true);
+    else writeFileSync(join(exitDir(engine, id), CLEANED), '');
+    trace('mydocker: cleaned up');
   } finally {
     unlock();
   }
@@ -440,8 +507,39 @@ export interface RemoveOptions {
   volumes?: boolean;
 }
 
+/**
+ * Directories of removals that were killed half way (renamed out of the tree, not yet deleted):
+ * finish them. Only those whose remover is dead: a live one is still working.
+ */
+export function sweepRemovals(engine: Engine): void {
+  let names: string[];
+  try {
+    names = readdirSync(engine.paths.tmp);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^removing-(?:volume-)?.+-(\d+)$/.exec(n);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // its remover lives
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EPERM') continue;
+    }
+    const dir = join(engine.paths.tmp, n);
+    try {
+      unmountRootfs(dir);
+      removeTree(dir);
+    } catch {
+      /* the next sweep tries again */
+    }
+  }
+}
+
 /** `rm`: refuses a running container without force; never deletes through a mount. */
 export async function removeContainer(engine: Engine, id: string, opts: RemoveOptions = {}): Promise<void> {
+  sweepRemovals(engine);
   let rec: ContainerRecord | null = null;
   try {
     rec = engine.containers.read(id);
@@ -534,6 +632,7 @@ function removeContainerFiles(engine: Engine, id: string, name: string | null, k
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
+  crashPoint('rm:detached');
   if (name) engine.containers.releaseName(name, id);
   else for (const n of namesOf(engine, id)) engine.containers.unlinkName(n);
   if (trash) removeTree(trash);

@@ -4,19 +4,21 @@
 //   lowerdir = init : image layers (top-most first)   read-only, shared by every container
 //   upperdir = upper, workdir = work                   the container's own writes
 //
-// `init` is the container's own thin layer (docker's "-init" layer): empty stubs for the paths
-// the runtime mounts over (/etc/hosts, /etc/hostname, /etc/resolv.conf, /dev, /proc, /sys…),
-// so that creating those mount points never lands in the upper dir — a commit then contains
-// only what the container's processes changed.
-import { closeSync, lstatSync, mkdirSync, openSync } from 'node:fs';
+// `init` is a thin layer (docker's "-init" layer) of empty stubs for the paths the runtime
+// mounts over (/etc/hosts, /etc/hostname, /etc/resolv.conf, /dev, /proc, /sys…), so that
+// creating those mount points never lands in the upper dir — a commit then contains only what
+// the container's processes changed. It depends only on the image, so it is made once per
+// image (<lib>/layers/init/<image id>) and shared read-only, like the image's own layers.
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KernelError } from '../../kernel/ffi.js';
 import { mount, MS_PRIVATE } from '../../kernel/mount.js';
 import { MydockerError } from '../errors.js';
+import type { Engine } from '../engine.js';
+import type { Image } from '../images/types.js';
 import { isMountpoint, unmountUnder } from '../fs/mounts.js';
 
 export interface RootfsDirs {
-  init: string;
   upper: string;
   work: string;
   merged: string;
@@ -24,7 +26,6 @@ export interface RootfsDirs {
 
 export function rootfsDirs(containerDir: string): RootfsDirs {
   return {
-    init: join(containerDir, 'init'),
     upper: join(containerDir, 'upper'),
     work: join(containerDir, 'work'),
     merged: join(containerDir, 'merged'),
@@ -46,9 +47,13 @@ function imageEntry(lowersTopFirst: string[], rel: string) {
   return null;
 }
 
-/** Make the container's dirs and its init layer (once, at creation). */
-export function createRootfsDirs(dirs: RootfsDirs, lowersBottomFirst: string[]): void {
-  for (const d of [dirs.init, dirs.upper, dirs.work, dirs.merged]) mkdirSync(d, { recursive: true, mode: 0o755 });
+/** The container's own dirs (at creation). */
+export function createRootfsDirs(dirs: RootfsDirs): void {
+  for (const d of [dirs.upper, dirs.work, dirs.merged]) mkdirSync(d, { recursive: true, mode: 0o755 });
+}
+
+/** The stubs of an init layer, in `dir`, for an image whose layers are `lowersBottomFirst`. */
+function writeStubs(dir: string, lowersBottomFirst: string[]): void {
   const top = [...lowersBottomFirst].reverse();
   for (const rel of STUB_DIRS) {
     // A path the image makes a symlink (or a file) is left to the image: a stub directory would
@@ -58,15 +63,33 @@ export function createRootfsDirs(dirs: RootfsDirs, lowersBottomFirst: string[]):
     if (e && !e.isDirectory()) continue;
     const sub = imageEntry(top, rel);
     if (sub && !sub.isDirectory()) continue;
-    mkdirSync(join(dirs.init, rel), { recursive: true, mode: 0o755 });
+    mkdirSync(join(dir, rel), { recursive: true, mode: 0o755 });
   }
   const etc = imageEntry(top, 'etc');
   if (etc && !etc.isDirectory()) return;
   for (const rel of STUB_FILES) {
     const e = imageEntry(top, rel);
     if (e && !e.isFile()) continue;
-    closeSync(openSync(join(dirs.init, rel), 'a', 0o644));
+    closeSync(openSync(join(dir, rel), 'a', 0o644));
   }
+}
+
+/** The image's init layer, made on first use (in a temp dir, renamed into place). */
+export function ensureInitLayer(initRoot: string, imageId: string, lowersBottomFirst: string[]): string {
+  const dir = join(initRoot, imageId.replace(/^sha256:/, ''));
+  if (existsSync(dir)) return dir;
+  mkdirSync(initRoot, { recursive: true, mode: 0o755 });
+  const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(16).slice(2)}`;
+  try {
+    mkdirSync(tmp, { mode: 0o755 });
+    writeStubs(tmp, lowersBottomFirst);
+    renameSync(tmp, dir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!((code === 'EEXIST' || code === 'ENOTEMPTY') && existsSync(dir))) throw e;
+  }
+  return dir;
 }
 
 /** One page: the kernel's limit for mount(2)'s data string. */
@@ -79,7 +102,14 @@ export interface ImageLower {
 }
 
 export function overlayOptions(dirs: RootfsDirs, image: ImageLower): string {
-  return `lowerdir=${dirs.init}:${image.lowerdir},upperdir=${dirs.upper},workdir=${dirs.work}`;
+  return `lowerdir=${image.lowerdir},upperdir=${dirs.upper},workdir=${dirs.work}`;
+}
+
+/** A container's lowerdir for an image: its init layer, then the image's layers. */
+export async function containerLower(engine: Engine, image: Image): Promise<ImageLower> {
+  const { lowerdir, cwd } = await engine.images.lowerdir(image);
+  const init = ensureInitLayer(join(engine.paths.layers, 'init'), image.id, await engine.images.layerDirs(image));
+  return { lowerdir: `${init}:${lowerdir}`, ...(cwd ? { cwd } : {}) };
 }
 
 /** Mount the overlay at merged (no-op when already mounted). */

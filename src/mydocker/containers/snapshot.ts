@@ -1,12 +1,15 @@
 // A container's filesystem out of it: `export` (the whole merged tree as a tar) and `commit`
 // (its changes — the overlay upper dir — as a new layer on its image).
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Engine } from '../engine.js';
+import { crashPoint } from '../crash.js';
 import { MydockerError } from '../errors.js';
 import { exportTree } from '../images/export.js';
 import type { Progress } from '../images/types.js';
 import { isMountpoint } from '../fs/mounts.js';
 import { processArgs } from './spec.js';
-import { mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
+import { containerLower, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
 import { liveState } from './status.js';
 
 /** `export`: the container's filesystem as a tar (to a file, or stdout with '-'). */
@@ -22,7 +25,7 @@ export async function exportContainer(engine: Engine, id: string, out: string, p
     if (!isMountpoint(dirs.merged)) {
       const image = engine.findImage(rec.ImageId);
       if (!image) throw new MydockerError(`container ${rec.Name}: its image ${rec.ImageId} is gone`);
-      mountRootfs(dirs, await engine.images.lowerdir(image));
+      mountRootfs(dirs, await containerLower(engine, image));
       mounted = true;
     }
     await exportTree(dirs.merged, out, progress ? { progress } : {});
@@ -48,10 +51,39 @@ export async function commitContainer(engine: Engine, id: string, req: CommitReq
   const parent = engine.findImage(rec.ImageId);
   if (!parent) throw new MydockerError(`container ${rec.Name}: its image ${rec.ImageId} is gone; nothing to commit on`);
   const live = liveState(engine, rec);
-  const pausing = live.Running && !live.Paused && req.pause !== false;
+  // A commit killed while it had the container paused leaves this marker: the pause is ours to
+  // undo, so the next commit (or unpause) of it ends paused no longer than docker's would.
+  const marker = join(engine.containers.path(id), 'commit-paused');
+  const ownedPause = live.Paused && existsSync(marker);
+  const pausing = live.Running && (!live.Paused || ownedPause) && req.pause !== false;
+  const pause = {
+    pause: () => {
+      writeFileSync(marker, '');
+      if (!liveState(engine, engine.containers.read(id)).Paused) engine.runtime.pause(id);
+      crashPoint('commit:paused');
+    },
+    resume: () => {
+      engine.runtime.resume(id);
+      rmSync(marker, { force: true });
+    },
+  };
+  const c = rec.Config;
   return engine.images.commit({
     upperDir: rootfsDirs(engine.containers.path(id)).upper,
     parent,
+    // docker: the image runs as the container did (its command, environment, directory…).
+    config: {
+      ...(parent.config.config ?? {}),
+      ...(c.User ? { User: c.User } : {}),
+      Env: c.Env,
+      Entrypoint: c.Entrypoint,
+      Cmd: c.Cmd,
+      ...(c.WorkingDir ? { WorkingDir: c.WorkingDir } : {}),
+      Labels: c.Labels,
+      ...(c.StopSignal && c.StopSignal !== 'SIGTERM' ? { StopSignal: c.StopSignal } : {}),
+      ...(c.ExposedPorts ? { ExposedPorts: c.ExposedPorts } : {}),
+      ...(c.Volumes ? { Volumes: c.Volumes } : {}),
+    },
     ...(req.changes ? { changes: req.changes } : {}),
     ...(req.ref ? { ref: req.ref } : {}),
     ...(req.author ? { author: req.author } : {}),
@@ -59,7 +91,7 @@ export async function commitContainer(engine: Engine, id: string, req: CommitReq
     createdBy: processArgs(rec).join(' '),
     // Volumes and tmpfs hold data that is not the container's filesystem: their mount points stay, their contents do not.
     exclude: [...rec.Mounts.map((m) => m.Destination), ...Object.keys(rec.HostConfig.Tmpfs)],
-    ...(pausing ? { pause: { pause: () => engine.runtime.pause(id), resume: () => engine.runtime.resume(id) } } : {}),
+    ...(pausing ? { pause } : {}),
     ...(req.progress ? { progress: req.progress } : {}),
   });
 }

@@ -19,7 +19,7 @@ export async function commitContainer(store: ImageStore, opts: CommitOptions): P
   const tag = opts.ref !== undefined ? normalize(opts.ref) : undefined;
   if (tag?.digest !== undefined) throw new InputError(`commit: ${opts.ref}: a digest cannot name a committed image`);
   const parent = opts.parent;
-  const runConfig = applyChanges(parent.config.config, opts.changes);
+  const runConfig = applyChanges(opts.config ?? parent.config.config, opts.changes);
   const progress = opts.progress?.onLayer?.bind(opts.progress);
   const hold = await store.hold();
   const t = store.tempArea('commit');

@@ -23,7 +23,7 @@ import { LayerStore, type UnpackedLayer } from './layers.js';
 import { lock, sweepTemp, tempDir, type Release } from './locks.js';
 import type { Manifest } from './manifest.js';
 import { familiarString, formatReference, isFullId, normalize, parseReference } from './reference.js';
-import type { ConfigChange, Image, ImageConfig, Progress } from './types.js';
+import type { ConfigChange, Image, ImageConfig, ImageRunConfig, Progress } from './types.js';
 
 /** Who uses an image: a container id (a stopped container), or the container and whether it runs. */
 export type InUse = (imageId: string) => string | { id: string; running: boolean } | null;
@@ -76,6 +76,11 @@ export interface CommitOptions {
   upperDir: string;
   /** The image the container was created from. */
   parent: Image;
+  /**
+   * The container's own run config (docker commit makes the image from it, not from the
+   * parent's: the container's Cmd, Env, WorkingDir…); default the parent's. `changes` apply on top.
+   */
+  config?: ImageRunConfig;
   changes?: ConfigChange[];
   ref?: string;
   author?: string;

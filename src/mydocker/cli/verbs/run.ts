@@ -1,5 +1,6 @@
 // `run`: create + start, then -d prints the id, or the container runs in the foreground and
 // its exit status is ours (--rm removes it afterwards).
+import { trace } from '../../../trace.js';
 import { cleanupContainer, holdAttachLock, createContainer, removeContainer, startContainer } from '../../containers/lifecycle.js';
 import type { RunFlags } from '../../containers/options.js';
 import { liveState } from '../../containers/status.js';
@@ -16,7 +17,9 @@ export default async function (imageArg: string, command: string[], o: RunFlags,
   let record;
   try {
     const target = await resolveRunTarget(engine, imageArg, command);
+    trace('mydocker: image resolved');
     ({ record } = await createContainer(engine, target.imageRef, target.image, target.command, o));
+    trace('mydocker: container created');
   } finally {
     unhold();
   }
@@ -42,11 +45,13 @@ export default async function (imageArg: string, command: string[], o: RunFlags,
       throw e;
     }
     await session.done();
+    trace('mydocker: container exited, output drained');
     session.close(); // the terminal back to normal before anything else is printed
     // The monitor's exit file is written; its cleanup command waits for our lock.
     const code = liveState(engine, engine.containers.read(id)).ExitCode;
     if (o.rm) await removeContainer(engine, id, { force: true, volumes: true });
     else cleanupContainer(engine, id);
+    trace('mydocker: removed');
     return code;
   } finally {
     session.close();
