@@ -217,7 +217,7 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
         exitDir: exitDir(engine, id),
         socketDir: engine.paths.monitors,
         logPath: join(cdir, 'ctr.log'),
-        runtimePath: engine.runtimeCli,
+        runtimePath: engine.runtimeForMonitor(),
         runtimeArgs: ['--root', engine.paths.runtime],
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
