@@ -97,3 +97,9 @@ test-cgroup2: build rootfs
 	fi; \
 	$(CGROUP2_VM) $(CURDIR) -- node --test --test-concurrency=1 build/test/unit/cgroups.test.js \
 	  build/test/integration/cgroups.test.js build/test/integration/resources.test.js build/test/integration/lifecycle.test.js
+	@if [ -x $(CGROUP2_VM) ]; then \
+	  echo "test-cgroup2: mydocker (conmon, overlayfs, resources, pause, exit codes) on cgroup v2"; \
+	  $(CGROUP2_VM) -x /usr/bin/conmon $(CURDIR) -- node --test --test-concurrency=1 \
+	    --test-name-pattern='resources reach|exits on its own|pause freezes|output and exit codes|stop, kill, rm' \
+	    build/test/integration/mydocker-run.test.js build/test/integration/mydocker-lifecycle.test.js; \
+	fi

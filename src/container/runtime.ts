@@ -126,5 +126,5 @@ export class Runtime {
   }
 }
 
-/** A foreground terminal for an exec'd process (`exec -t` without a console socket), and signal forwarding. */
-export { attachTerminal, forwardSignals } from '../process/terminal.js';
+/** An exec'd process in the foreground: its exit status, with our terminal or signals passed on. */
+export { waitForeground } from '../process/foreground.js';

@@ -3,7 +3,7 @@
 // commit (the book's `commit bird myimage`) — plus terminals (`run -ti sh`) under a real pty.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { havePodman, MYDOCKER, Podman, waitFor, withMydocker } from '../helpers/mydocker.js';
@@ -145,9 +145,10 @@ describe('mydocker: networking not yet', () => {
     assert.equal(p.status, 125);
     assert.match(p.stderr, /-p\/--publish/);
     assert.equal(md.ids().length, 0);
-    const hostLinks = spawnSync('ls', ['/sys/class/net'], { encoding: 'utf8' }).stdout.trim().split('\n').sort();
-    const seen = md.ok(['run', '--rm', '--network', 'host', 'busybox', 'ls', '/sys/class/net']).trim().split('\n').sort();
-    assert.deepEqual(seen, hostLinks);
+    // --network host: the host's own network namespace (the same inode), not a copy of it.
+    const hostNs = readlinkSync('/proc/self/ns/net');
+    assert.equal(md.ok(['run', '--rm', '--network', 'host', 'busybox', 'readlink', '/proc/self/ns/net']).trim(), hostNs);
+    assert.notEqual(md.ok(['run', '--rm', 'busybox', 'readlink', '/proc/self/ns/net']).trim(), hostNs);
     assert.equal(md.ok(['run', '--rm', 'busybox', 'ls', '/sys/class/net']).trim(), 'lo');
   }));
 });

@@ -229,9 +229,10 @@ describe('mydocker run: resources reach the cgroup', () => {
 
 describe('mydocker run: detached containers', () => {
   it('-d prints the full id; ps shows Up; it exits on its own and ps shows its code', withMydocker(async (md) => {
-    const id = md.ok(['run', '-d', '--name', 'd1', 'busybox', 'sh', '-c', 'echo started; sleep 1; exit 7']).trim();
+    const id = md.ok(['run', '-d', '--name', 'd1', 'busybox', 'sh', '-c', 'echo started; until [ -e /tmp/go ]; do sleep 0.1; done; exit 7']).trim();
     assert.match(id, /^[0-9a-f]{64}$/);
     assert.match(md.ok(['ps', '--format', '{{.ID}} {{.Names}} {{.Status}}']), new RegExp(`^${id.slice(0, 12)} d1 Up `, 'm'));
+    md.ok(['exec', 'd1', 'touch', '/tmp/go']);
     await waitFor(() => md.state('d1').Status === 'exited', 15_000, 'the container to exit');
     assert.match(md.ok(['ps', '-a', '--format', '{{.Status}}']), /^Exited \(7\) /);
     assert.equal(md.ok(['ps', '-q']), '', 'not running any more');

@@ -3,15 +3,15 @@
 // the next command (or `rm -f`) can finish: the record is written before what it describes is
 // made, cleanup is idempotent, and removal unmounts before it deletes.
 import { spawnSync } from 'node:child_process';
-import { chownSync, closeSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { ensureInRoot, openRoot, resolveInRoot } from '../../rootfs/safe-path.js';
-import { flock, LOCK_EX, LOCK_SH, O_CLOEXEC, O_CREAT, O_RDONLY, open } from '../../kernel/files.js';
 import { join } from 'node:path';
 import { parseSignal } from '../../spec/tables.js';
 import type { Engine } from '../engine.js';
 import { CommandError, ConflictError, InputError, MydockerError } from '../errors.js';
 import { trace } from '../../trace.js';
 import { crashPoint } from '../crash.js';
+import { lockSync, type Release } from '../fs/locks.js';
 import { removeTree } from '../fs/remove.js';
 import type { Image } from '../images/types.js';
 import { hostHostnameText, hostsText, readHost, resolvConfText, writeInPlace } from './etc-files.js';
@@ -217,7 +217,7 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
         exitDir: exitDir(engine, id),
         socketDir: engine.paths.monitors,
         logPath: join(cdir, 'ctr.log'),
-        runtimePath: engine.runtimeCli,
+        runtimePath: engine.runtimeForMonitor(),
         runtimeArgs: ['--root', engine.paths.runtime],
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
@@ -363,23 +363,17 @@ function exitCommand(engine: Engine, id: string): string[] {
  * cleanup command waits for it, so it can never remove a --rm container under a client that
  * still has to report its exit code; a client that dies releases it with its fds.
  */
-export function holdAttachLock(engine: Engine, id: string): () => void {
-  const fd = open(join(engine.containers.path(id), ATTACH_LOCK), O_RDONLY | O_CREAT | O_CLOEXEC, 0o600);
-  flock(fd, LOCK_SH, ATTACH_LOCK);
-  return () => closeSync(fd);
+export function holdAttachLock(engine: Engine, id: string): Release {
+  return lockSync(join(engine.containers.path(id), ATTACH_LOCK), 'shared');
 }
 
 function waitForClients(engine: Engine, id: string): void {
-  let fd: number;
+  const path = join(engine.containers.path(id), ATTACH_LOCK);
+  if (!existsSync(path)) return; // never attached
   try {
-    fd = open(join(engine.containers.path(id), ATTACH_LOCK), O_RDONLY | O_CLOEXEC);
+    lockSync(path, 'exclusive')();
   } catch {
-    return; // never attached
-  }
-  try {
-    flock(fd, LOCK_EX, ATTACH_LOCK);
-  } finally {
-    closeSync(fd);
+    /* the container went meanwhile */
   }
 }
 
