@@ -23,7 +23,7 @@ import type { IngestedBlob } from '../images/blobs.js';
 import { decompressor, detectCompression, peek, requireDecompressor, type Compression } from '../images/compression.js';
 import { hexOf } from '../images/digest.js';
 import type { UnpackedLayer } from '../images/layers.js';
-import type { Release } from '../images/locks.js';
+import type { Release } from '../fs/locks.js';
 import { isForeignLayer, isIndexType, isManifestType, MEDIA, type Descriptor, type IndexManifest, type Manifest, type Platform } from '../images/manifest.js';
 import { familiarName, familiarString, formatReference, parseReference, withDefaultTag, type Reference } from '../images/reference.js';
 import type { ImageStore } from '../images/store.js';
