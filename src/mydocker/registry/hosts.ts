@@ -141,5 +141,5 @@ export function authKey(domain: string): string {
  */
 export function autoPullAllowed(domain: string, settings: RegistrySettings, hasCredentials: boolean): boolean {
   const { host } = splitHostPort(domain);
-  return isLoopback(host) || isOwnAddress(host) || settings.insecure.includes(domain) || isInsecure(domain, settings) || hasCredentials;
+  return isLoopback(host) || isOwnAddress(host) || isInsecure(domain, settings) || hasCredentials;
 }
