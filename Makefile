@@ -6,11 +6,11 @@ PREFIX ?= /usr/local
 # Every Node start pays ~60 ms to parse NODE_EXTRA_CA_CERTS; the runtime never speaks TLS.
 unexport NODE_EXTRA_CA_CERTS
 
-.PHONY: all setup build gen check test test-unit test-integration bench install clean rootfs run
+.PHONY: all setup build gen check test test-unit test-integration bench install clean rootfs run default-image
 
 ROOTFS := bundles/rootfs
 
-all: build
+all: build default-image
 
 # Everything a fresh Debian 12 machine lacks (apt packages, node_modules).
 setup:
@@ -23,10 +23,15 @@ node_modules/.package-lock.json: package.json package-lock.json
 gen: node_modules/.package-lock.json
 	$(NODE) src/build/gen-spec.mjs
 
-# TypeScript to build/ and dist/, then the native init (C) into dist/.
+# dist/: the programs, the native init (C, src/build/build-native.sh), and the embedded default
+# image (busybox:latest) that mydocker loads on first need, offline: a reproducible docker-save
+# archive of a fresh make-rootfs.sh rootfs (not bundles/rootfs, which the runtime's tests add
+# mountpoints to).
+DEFAULT_IMAGE := dist/images/busybox.tar
 build: node_modules/.package-lock.json
 	$(NODE) src/build/build.mjs
 	src/build/build-native.sh
+	$(NODE) build/src/build/default-image.js $(DEFAULT_IMAGE)
 
 check: build
 	npx tsc -p tsconfig.json
@@ -39,7 +44,9 @@ rootfs: $(ROOTFS)/bin/busybox
 $(ROOTFS)/bin/busybox: src/build/make-rootfs.sh
 	src/build/make-rootfs.sh $(ROOTFS)
 
-test-integration: build rootfs
+default-image: build
+
+test-integration: build rootfs default-image
 	$(NODE) --test --test-concurrency=1 build/test/integration/
 
 # Everything CI runs: types, unit tests, the real-kernel suite, containerd's shim driving us,
@@ -47,19 +54,29 @@ test-integration: build rootfs
 test: setup
 	$(MAKE) check test-unit test-integration test-containerd test-cgroup2
 
-# The main job: a busybox container from bundles/busybox, through our CLI.
+# The main job: mydocker runs a busybox container from its embedded busybox image (offline).
 run: setup
-	$(MAKE) build rootfs
-	$(NODE) dist/mydocker-runc.js run --bundle bundles/busybox mydocker-demo-$$$$
+	$(MAKE) build
+	$(NODE) dist/mydocker.js run --rm busybox \
+	  sh -c 'echo "Hello from busybox: I am PID $$$$ on $$(hostname), with $$(ls /proc | grep -c "^[0-9]") processes in sight"'
 
-# Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs). Never
-# fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time goes,
-# and README.md's Performance section.
-bench: build rootfs
+# Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs); the CNI
+# plugins against the reference chain (test/bench/cni.mjs); the image store (test/bench/images.mjs); registry pulls (test/bench/registry.mjs).
+# Never fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time
+# goes, and README.md's Performance section (and the CNI figures in its Networking section).
+bench: build rootfs default-image
 	$(NODE) test/bench/bench.mjs $(BENCH_FLAGS)
+	$(NODE) test/bench/cni.mjs $(BENCH_FLAGS)
+	$(NODE) test/bench/images.mjs
+	$(NODE) test/bench/mydocker.mjs $(BENCH_FLAGS)
+	$(NODE) test/bench/registry.mjs
 
-install: build
+install: build default-image
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc
+	for b in mydocker-bridge mydocker-ipam mydocker-cni-hook; do ln -sf $(CURDIR)/dist/$$b.js $(PREFIX)/bin/$$b; done
+	mkdir -p $(PREFIX)/lib/cni
+	for p in mydocker-bridge mydocker-ipam; do ln -sf $(CURDIR)/dist/$$p.js $(PREFIX)/lib/cni/$$p; done
+	ln -sf $(CURDIR)/dist/mydocker.js $(PREFIX)/bin/mydocker
 
 clean:
 	rm -rf build dist .cache $(ROOTFS)
@@ -84,3 +101,9 @@ test-cgroup2: build rootfs
 	$(CGROUP2_VM) $(CURDIR) -- node --test --test-concurrency=1 build/test/unit/cgroups.test.js \
 	  build/test/integration/cgroups.test.js build/test/integration/resources.test.js build/test/integration/lifecycle.test.js \
 	  build/test/integration/userns.test.js build/test/integration/no-mount-ns.test.js build/test/integration/exec.test.js
+	@if [ -x $(CGROUP2_VM) ]; then \
+	  echo "test-cgroup2: mydocker (conmon, overlayfs, resources, pause, exit codes) on cgroup v2"; \
+	  $(CGROUP2_VM) -x /usr/bin/conmon $(CURDIR) -- node --test --test-concurrency=1 \
+	    --test-name-pattern='resources reach|exits on its own|pause freezes|output and exit codes|stop, kill, rm' \
+	    build/test/integration/mydocker-run.test.js build/test/integration/mydocker-lifecycle.test.js; \
+	fi

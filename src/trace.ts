@@ -7,17 +7,23 @@
 // process also reports Node's own boot milestones (performance.nodeTiming) and, when it ends
 // or execs, its peak RSS (VmHWM).
 //
+// MYDOCKER_RUNC_TRACE=/abs/file appends the lines to that file instead: the way to see the
+// processes whose stderr is not ours (the runtime under conmon, mydocker's cleanup command).
+//
 // Off (the default), trace() is one boolean test: the env is read once, at load. The init
 // gets the variable from the runtime (launch.ts), nothing else of the runtime's environment.
-import { readFileSync, writeSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeSync } from 'node:fs';
 
-export const tracing = process.env.MYDOCKER_RUNC_TRACE === '1';
-// Which program this is: dist/init.js, dist/exec-init.js, or the CLI.
-const who = /(?:^|\/)(exec-init|init)\.js$/.exec(process.argv[1] ?? '')?.[1] ?? 'cli';
+const setting = process.env.MYDOCKER_RUNC_TRACE ?? '';
+export const tracing = setting === '1' || setting.startsWith('/');
+// Which program this is: dist/init.js, dist/exec-init.js, mydocker, or the runtime's CLI.
+const who = /(?:^|\/)(exec-init|init|mydocker)\.js$/.exec(process.argv[1] ?? '')?.[1] ?? 'cli';
 
 function line(t: number, phase: string): void {
+  const text = `mydocker-runc trace ${t.toFixed(3)} ${process.pid} ${who} ${phase}\n`;
   try {
-    writeSync(2, `mydocker-runc trace ${t.toFixed(3)} ${process.pid} ${who} ${phase}\n`);
+    if (setting.startsWith('/')) appendFileSync(setting, text);
+    else writeSync(2, text);
   } catch {
     /* stderr closed: tracing must never fail an operation */
   }

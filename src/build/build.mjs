@@ -4,11 +4,16 @@
 //   dist/cli.js            the CLI (each verb's modules are evaluated on first import)
 //   dist/mydocker-runc-init  the native init (C: src/process/native/init.c, compiled by
 //                          src/build/build-native.sh, which `make build` runs after this)
+//   dist/mydocker.js       mydocker's entry: runs dist/mydocker-cli.js from a code cache (the same loader)
+//   dist/mydocker-cli.js   mydocker's CLI
 //   dist/validators.js     the precompiled schema validators, required by the CLI when first used
+//   dist/mydocker-bridge.js, dist/mydocker-ipam.js   the CNI plugins (src/network/), and
+//   dist/cni/<type>        symlinks to them: a directory to put on CNI_PATH
+//   dist/mydocker-cni-hook.js   the OCI hook that drives a CNI chain (createRuntime/poststop)
 // Type checking is tsc's job (`make check`); esbuild only strips types, which keeps the
 // edit-build-test loop under a second.
 import * as esbuild from 'esbuild';
-import { readdirSync, readFileSync, statSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, rmSync, chmodSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 
@@ -116,10 +121,18 @@ await Promise.all([
     entryPoints: {
       'mydocker-runc': join(root, 'src/cli/code-cache.ts'),
       cli: join(root, 'src/cli/main.ts'),
+      mydocker: join(root, 'src/cli/code-cache.ts'),
+      'mydocker-cli': join(root, 'src/mydocker/cli/main.ts'),
+      'mydocker-bridge': join(root, 'src/network/bridge/main.ts'),
+      'mydocker-ipam': join(root, 'src/network/ipam/main.ts'),
+      'mydocker-cni-hook': join(root, 'src/network/hook/main.ts'),
     },
     plugins: [validatorsApart, lazyChildProcess],
   }),
   esbuild.build({ ...dist, entryPoints: { validators: join(root, 'src/spec/generated/validators.js') } }),
 ]);
 writeFileSync(join(root, 'dist/package.json'), '{ "type": "commonjs" }\n');
-chmodSync(join(root, 'dist/mydocker-runc.js'), 0o755);
+for (const bin of ['mydocker-runc', 'mydocker', 'mydocker-bridge', 'mydocker-ipam', 'mydocker-cni-hook']) chmodSync(join(root, `dist/${bin}.js`), 0o755);
+// A CNI client finds a plugin as <dir on CNI_PATH>/<type>: dist/cni is such a directory.
+mkdirSync(join(root, 'dist/cni'));
+for (const plugin of ['mydocker-bridge', 'mydocker-ipam']) symlinkSync(`../${plugin}.js`, join(root, `dist/cni/${plugin}`));

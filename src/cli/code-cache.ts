@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// dist/mydocker-runc.js: the CLI's entry point, a loader that runs the CLI bundle (dist/cli.js)
-// from a V8 code cache.
+// dist/mydocker-runc.js and dist/mydocker.js: the entry points of both CLIs, a loader that runs
+// the CLI's bundle (dist/cli.js for the runtime, dist/mydocker-cli.js for mydocker) from a V8
+// code cache. Which CLI it is comes from the name it was installed under.
 //
 // Compiling the ~240 kB bundle, and then each function the verb runs, is the largest part of
 // the CLI's own start-up after Node's (~7 ms of `--version`, more for `run`), and it is paid
@@ -20,14 +21,24 @@ import { Script } from 'node:vm';
 const dist = __dirname;
 const cacheDir = join(dist, '.code-cache');
 
+const mydocker = basename(__filename) === 'mydocker.js';
+const bundle = mydocker ? 'mydocker-cli.js' : 'cli.js';
+
 /** The verb, as a cache key: the first word that is not a global flag or a flag's value. */
 function verbOf(argv: string[]): string {
-  const withValue = new Set(['--root', '--log', '--log-format', '--criu', '--rootless']);
-  const verbs = /^(create|run|start|state|kill|delete|list|ls|exec|ps|events|update|pause|resume|spec|features)$/;
+  const withValue = new Set(mydocker ? ['--root'] : ['--root', '--log', '--log-format', '--criu', '--rootless']);
+  const verbs = mydocker
+    ? /^[a-z]+$/
+    : /^(create|run|start|state|kill|delete|list|ls|exec|ps|events|update|pause|resume|spec|features)$/;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (withValue.has(a)) i++;
-    else if (!a.startsWith('-')) return verbs.test(a) ? a : 'other';
+    else if (!a.startsWith('-')) {
+      if (!verbs.test(a)) return 'other';
+      // mydocker's groups (container, image, volume, network): their sub-verb is the key.
+      const sub = argv[i + 1];
+      return mydocker && /^(container|image|volume|network)$/.test(a) && sub && /^[a-z]+$/.test(sub) ? `${a}-${sub}` : a;
+    }
   }
   return 'none';
 }
@@ -81,4 +92,4 @@ process.once('exit', (code) => {
   }
 });
 
-load(join(dist, 'cli.js'));
+load(join(dist, bundle));

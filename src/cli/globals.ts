@@ -74,6 +74,9 @@ export function warn(g: Globals, warnings: string[]): void {
 /** Print an error once, as one line, and set the exit code. */
 export function fail(g: Globals, e: unknown): void {
   const msg = errorLine(e);
+  // Cleanup that could not be done on the way out (a failed create's poststop hooks).
+  const warnings = (e as { warnings?: unknown } | null)?.warnings;
+  if (Array.isArray(warnings)) warn(g, warnings.map(String));
   if (g.debug && e instanceof Error && e.stack) log(g, 'debug', e.stack);
   log(g, 'error', msg);
   process.exitCode = e instanceof RuntimeError ? e.exitCode : 1;

@@ -9,7 +9,7 @@ import { chmodSync, closeSync, rmSync } from 'node:fs';
 import { cgroupManager, ignoreKernelMemory, withDefaultDevices } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { RuntimeError, UsageError, withContext } from '../errors.js';
-import { runHooks } from '../hooks/run.js';
+import { runHooks, runHooksWarn } from '../hooks/run.js';
 import { mkfifo, writeFile } from '../kernel/files.js';
 import { connectConsoleSocket } from '../process/console.js';
 import { waitReadableWarm, warmCgroupLock } from '../process/cgroup-warm.js';
@@ -90,6 +90,7 @@ export function create(store: Store, req: CreateRequest): Created {
   let cgroups: CgroupManager | undefined;
   let launched: Launched | undefined;
   let consoleFd = -1;
+  const progress = { hooksBegun: false };
   try {
     // The init first: its start-up (a millisecond) overlaps our cgroup and plan work below.
     const launch: LaunchOptions = { stdio: req.stdio ?? [0, 1, 2], preserveFds: req.preserveFds ?? 0 };
@@ -132,7 +133,7 @@ export function create(store: Store, req: CreateRequest): Created {
     sendPlan(launched.sync, plan);
     if (consoleFd >= 0) closeSync(consoleFd);
     consoleFd = -1;
-    converse(launched, state, initConfig, config.hooks, (s) => dir.write(s));
+    converse(launched, state, initConfig, config.hooks, (s) => dir.write(s), progress);
     trace('create: init ready');
     closeSync(launched.sync);
 
@@ -152,6 +153,15 @@ export function create(store: Store, req: CreateRequest): Created {
       /* best effort: the error that brought us here is the one to report */
     }
     rmSync(store.fifoPath(id), { force: true });
+    // The spec's lifecycle: a failed create goes on to destroy the container and run the
+    // poststop hooks (runc does the same). What a prestart or createRuntime hook set up (a CNI
+    // ADD: veth, rules, address) is undone by its poststop counterpart. Their failures are
+    // warnings, printed before the error. Still under the container's lock: a new container
+    // of the same id must not start before they are done.
+    if (progress.hooksBegun) {
+      const failed = runHooksWarn('poststop', config.hooks?.poststop, ociState(state, 'stopped'));
+      if (failed.length && e instanceof Error) Object.assign(e, { warnings: failed });
+    }
     dir.remove();
     throw e;
   }
@@ -169,6 +179,7 @@ function converse(
   cfg: InitConfig,
   hooks: { prestart?: unknown; createRuntime?: unknown } | undefined,
   save: (s: PersistedState) => void,
+  progress: { hooksBegun: boolean },
 ): void {
   for (;;) {
     waitReadableWarm(launched.sync);
@@ -187,6 +198,7 @@ function converse(
       // prestart (deprecated) and createRuntime: in the runtime's namespaces, once the
       // container's exist (they need /proc/<pid>/ns/*).
       const hookState = ociState(state, 'creating');
+      progress.hooksBegun = true;
       runHooks('prestart', (hooks?.prestart as never) ?? undefined, hookState);
       runHooks('createRuntime', (hooks?.createRuntime as never) ?? undefined, hookState);
       sendContinue(launched.sync);

@@ -129,3 +129,6 @@ export class Runtime {
     return kmem ? [kmem] : [];
   }
 }
+
+/** An exec'd process in the foreground: its exit status, with our terminal or signals passed on. */
+export { waitForeground } from '../process/foreground.js';

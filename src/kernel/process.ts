@@ -76,6 +76,13 @@ export function setCloexec(fd: number, on: boolean): void {
   if (next !== flags) check(fcntl(fd, F_SETFD, 'int', next), 'fcntl', `F_SETFD ${fd}`);
 }
 
+const F_DUPFD_CLOEXEC = 1030;
+
+/** A close-on-exec duplicate of `fd` (the lowest free number). */
+export function dupCloexec(fd: number): number {
+  return check(libcFn('int fcntl(int fd, int cmd, ...)')(fd, F_DUPFD_CLOEXEC, 'int', 0), 'fcntl', `F_DUPFD_CLOEXEC ${fd}`);
+}
+
 export function dup2(oldfd: number, newfd: number): void {
   check(libcFn('int dup2(int oldfd, int newfd)')(oldfd, newfd), 'dup2', `${oldfd} -> ${newfd}`);
 }

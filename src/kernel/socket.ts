@@ -209,3 +209,10 @@ export function sendWithFds(sock: number, data: Buffer, fds: number[]): number {
     pinned.pop();
   }
 }
+
+export const SHUT_WR = 1;
+
+/** shutdown(2): with SHUT_WR the peer reads EOF (for conmon's attach socket: close stdin). */
+export function shutdown(fd: number, how: number): void {
+  check(libcFn('int shutdown(int fd, int how)')(fd, how), 'shutdown');
+}

@@ -27,7 +27,7 @@ import type { Process, Spec } from '../spec/generated/types.js';
 import { parseJson, validateProcess } from '../spec/validate.js';
 import { waitReadableWarm, warmCgroupLock } from './cgroup-warm.js';
 import { connectConsoleSocket, receiveMasterFrom } from './console.js';
-import { abandon, launchInit, reapLauncher, type Launched, type LauncherHandle } from './launch.js';
+import { abandon, launchInit, reapLauncher, type Launched, type ProcessHandle } from './launch.js';
 import { receiveFrame, sendPlan } from './native/protocol.js';
 import { planProcess } from './plan.js';
 import { EXEC_JOIN_ORDER, execPlan } from './steps.js';
@@ -63,8 +63,8 @@ export interface ExecRequest {
 }
 
 export interface ExecStarted {
-  /** The launcher (it has exited by now: the new process is `pid`, our child). */
-  child: LauncherHandle;
+  /** The new process, our child (see ProcessHandle). */
+  child: ProcessHandle;
   /** Host pid of the new process. */
   pid: number;
   /** Its exit status (128+signal when killed), while we are still its parent. */

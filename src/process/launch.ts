@@ -29,18 +29,24 @@ export interface LaunchOptions {
 }
 
 /**
- * The launcher, as a handle: it has exited (and been reaped) by the time create or exec
- * returns. (Kept for the façade's callers; ref/unref do nothing: no event-loop handle holds it.)
+ * The container's process (or exec's new process), as the caller that launched it sees it:
+ * our child — the init forks it with CLONE_PARENT — until we exit. `pid` is the launcher's
+ * until the init has reported the process's.
  */
-export interface LauncherHandle {
+export interface ProcessHandle {
   readonly pid: number;
+  /** Its exit status (128+signal when killed), while we are its parent; -1 if it is not our child. */
+  wait(): Promise<number>;
+  /** Send it a signal (false when it is gone). */
+  kill(signal?: NodeJS.Signals | number): boolean;
+  /** No-ops, kept for callers written for a ChildProcess: no event-loop handle holds it until wait(). */
   ref(): void;
   unref(): void;
 }
 
 export interface Launched {
-  /** The launcher (the process spawned); it exits once it has forked the container's process. */
-  child: LauncherHandle;
+  /** The container's process (see ProcessHandle); the launcher itself is reaped by the runtime. */
+  child: ProcessHandle;
   /** The container's process once the init reported it (the pid file's pid), else the launcher's. */
   pid: number;
   /** The launcher's pid. */
@@ -54,15 +60,28 @@ export interface Launched {
   wait(): Promise<number>;
 }
 
-export function initBinaryPath(): string {
+const found = new Map<string, string>();
+
+/** A file of dist/ (mydocker-runc-init, mydocker-runc.js, ...), found from wherever this module was loaded (the bundle, or build/ in tests). */
+export function distScriptPath(file: string): string {
+  const known = found.get(file);
+  if (known) return known;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
-    for (const candidate of [join(dir, 'mydocker-runc-init'), join(dir, 'dist', 'mydocker-runc-init')]) {
-      if (existsSync(candidate) && !candidate.includes('/build/')) return candidate;
+    for (const candidate of [join(dir, file), join(dir, 'dist', file)]) {
+      if (existsSync(candidate) && !candidate.includes('/build/')) {
+        found.set(file, candidate);
+        return candidate;
+      }
     }
     dir = dirname(dir);
   }
-  throw new RuntimeError('cannot find dist/mydocker-runc-init next to the runtime (run `make build`)');
+  throw new RuntimeError(`cannot find dist/${file} next to the runtime (run \`make build\`)`);
+}
+
+/** dist/mydocker-runc-init. */
+export function initBinaryPath(): string {
+  return distScriptPath('mydocker-runc-init');
 }
 
 let sealed: number | undefined;
@@ -92,8 +111,8 @@ export function launchInit(opts: LaunchOptions): Launched {
     const exeFd = syncFd + 1;
     pid = spawnProcess(`/proc/self/fd/${exeFd}`, [opts.name ?? 'mydocker-runc-init', String(syncFd), String(exeFd)], {
       fds: [...opts.stdio.map((fd, i): [number, number] => [i, fd]), ...preserved.map((fd): [number, number] => [fd, fd]), [syncFd, theirs], [exeFd, exe]],
-      // Nothing of ours, but the trace switch (it only adds lines to stderr).
-      env: tracing ? ['MYDOCKER_RUNC_TRACE=1'] : [],
+      // Nothing of ours, but the trace switch (lines on stderr, or appended to the file it names).
+      env: tracing ? [`MYDOCKER_RUNC_TRACE=${process.env.MYDOCKER_RUNC_TRACE ?? '1'}`] : [],
       setsid: true, // its own session: a terminal's signals are not the launcher's
     });
   } catch (e) {
@@ -102,12 +121,28 @@ export function launchInit(opts: LaunchOptions): Launched {
   } finally {
     closeSync(theirs);
   }
+  const wait = () => (launched.pid === launched.launcherPid ? Promise.resolve(-1) : waitpidAsync(launched.pid));
   const launched: Launched = {
-    child: { pid, ref() {}, unref() {} },
+    child: {
+      get pid() {
+        return launched.pid;
+      },
+      wait,
+      kill(signal: NodeJS.Signals | number = 'SIGTERM') {
+        try {
+          process.kill(launched.pid, signal);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      ref() {},
+      unref() {},
+    },
     pid,
     launcherPid: pid,
     sync: ours,
-    wait: () => (launched.pid === launched.launcherPid ? Promise.resolve(-1) : waitpidAsync(launched.pid)),
+    wait,
   };
   return launched;
 }

@@ -80,6 +80,33 @@ describe('hooks', () => {
     }
   });
 
+  for (const runtime of [OURS, RUNC]) {
+    it(`a failed create runs the poststop hooks, as the lifecycle says (${runtime.name})`, { skip: runtime === RUNC && !haveRunc() && 'no runc' }, () => {
+      const sb = new Sandbox(runtime);
+      try {
+        const log = join(sb.dir, 'poststop.log');
+        const config = baseConfig(['true']);
+        config.hooks = {
+          createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'echo broken >&2; exit 3'] }],
+          poststop: [recorder('poststop', log), { path: '/bin/false' }],
+        };
+        const id = sb.track(uniqueId('hookstop'));
+        const r = sb.run(['create', '-b', sb.bundle(config), id], { detached: true });
+        assert.equal(r.status, 1);
+        const [kind, , json] = readFileSync(log, 'utf8').trim().split(' ');
+        assert.equal(kind, 'poststop');
+        assert.equal(JSON.parse(json!).id, id);
+        if (runtime === OURS) {
+          assert.match(r.stderr, /warning: poststop hook #1 \(\/bin\/false\): exit status 1/);
+          assert.match(r.stderr, /createRuntime hook #0 \(\/bin\/sh\): exit status 3: broken/);
+        }
+        assert.equal(sb.state(id), null);
+      } finally {
+        assert.deepEqual(sb.cleanup(), []);
+      }
+    });
+  }
+
   it('a hook past its timeout is killed and fails create', () => {
     const sb = new Sandbox(OURS);
     try {

@@ -8,7 +8,7 @@
 // exit status.
 import { RuntimeError, UnsupportedError } from '../../errors.js';
 import { execInContainer } from '../../process/exec.js';
-import { attachTerminal, forwardSignals } from '../../process/terminal.js';
+import { waitForeground } from '../../process/foreground.js';
 import { intFlag, store, warn, type Globals } from '../globals.js';
 
 export interface ExecOptions {
@@ -63,22 +63,8 @@ export default async function (id: string, command: string[], o: ExecOptions, g:
     throw e;
   }
   warn(g, started.warnings);
-  const { master, pid } = started;
+  const { child, master } = started;
   // Nothing of ours may stay between the process and our parent's subreaper.
   if (o.detach) process.exit(0);
-  const exited = started.wait();
-  const send = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      /* already gone */
-    }
-  };
-  if (master >= 0) return attachTerminal(master, exited, send);
-  const unforward = forwardSignals(send);
-  try {
-    return await exited;
-  } finally {
-    unforward();
-  }
+  return waitForeground(child, master);
 }

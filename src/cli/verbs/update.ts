@@ -11,6 +11,9 @@ import { Runtime } from '../../container/runtime.js';
 import { UnsupportedError, UsageError } from '../../errors.js';
 import type { LinuxResources } from '../../spec/generated/types.js';
 import { parseJson } from '../../spec/validate.js';
+import { ramInBytes } from '../../spec/units.js';
+
+export { ramInBytes };
 import { store, warn, type Globals } from '../globals.js';
 
 export interface UpdateFlags {
@@ -32,17 +35,6 @@ export interface UpdateFlags {
   pidsLimit?: string;
   l3CacheSchema?: string;
   memBwSchema?: string;
-}
-
-/** docker/go-units RAMInBytes: "512", "64k", "1.5m", "2GiB" (binary multiples, any case). */
-export function ramInBytes(flag: string, value: string): number {
-  const m = /^(\d+(?:\.\d+)*) ?([kmgtp])?i?b?$/i.exec(value);
-  if (!m) throw new UsageError(`invalid value for ${flag}: invalid size: ${JSON.stringify(value)}`);
-  const unit = (m[2] ?? '').toLowerCase();
-  const mult = 1024 ** (unit ? 'kmgtp'.indexOf(unit) + 1 : 0);
-  const bytes = Math.trunc(Number.parseFloat(m[1]!) * mult);
-  if (!Number.isSafeInteger(bytes)) throw new UsageError(`invalid value for ${flag}: ${JSON.stringify(value)} is too large`);
-  return bytes;
 }
 
 function intArg(flag: string, value: string, signed: boolean): number {

@@ -713,7 +713,12 @@ static int is_executable(const char *path) {
 /* execvp's search, with the container's PATH, inside our (the container's) root. */
 static void op_lookup(const char *file) {
   if (strchr(file, '/')) {
-    if (!is_executable(file)) fail_msg(ENOENT, "exec: \"%s\": no such executable file in the container", file);
+    /* runc's words, and docker's exit codes: 127 for a missing file, 126 for one that cannot run. */
+    if (!is_executable(file)) {
+      struct stat st;
+      if (stat(file, &st) < 0) fail_msg(ENOENT, "exec: \"%s\": stat %s: no such file or directory", file, file);
+      fail_msg(EACCES, "exec: \"%s\": permission denied", file);
+    }
     snprintf(exec_path, sizeof exec_path, "%s", file);
     return;
   }

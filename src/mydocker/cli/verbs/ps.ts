@@ -1,0 +1,134 @@
+// `ps`: docker's columns and states, from each container's derived state.
+import type { ContainerRecord } from '../../containers/record.js';
+import { liveState, type LiveState } from '../../containers/status.js';
+import { shortId } from '../../containers/store.js';
+import type { Engine } from '../../engine.js';
+import { InputError } from '../../errors.js';
+import { engineFor, type Globals } from '../globals.js';
+import { ago, alignTable, humanDuration, truncate } from '../output.js';
+import { compile } from '../template.js';
+
+export interface PsOptions {
+  all?: boolean;
+  quiet?: boolean;
+  trunc?: boolean;
+  format?: string;
+  last?: string;
+  latest?: boolean;
+  filter?: string[];
+}
+
+/** docker's STATUS column. */
+export function statusText(live: LiveState, now = Date.now()): string {
+  switch (live.Status) {
+    case 'running':
+    case 'paused':
+      return `Up ${humanDuration(now - Date.parse(live.StartedAt))}${live.Paused ? ' (Paused)' : ''}`;
+    case 'exited':
+      return `Exited (${live.ExitCode}) ${ago(live.FinishedAt, now)}`;
+    case 'created':
+      return 'Created';
+    case 'removing':
+      return 'Removal In Progress';
+    default:
+      return live.Status.charAt(0).toUpperCase() + live.Status.slice(1);
+  }
+}
+
+/** The fields a --format template sees, as docker's ps names them. */
+export function psRow(engine: Engine, rec: ContainerRecord, noTrunc: boolean, now = Date.now()) {
+  const live = liveState(engine, rec);
+  const cmd = [rec.Path, ...rec.Args].join(' ');
+  const ports = Object.entries(rec.HostConfig.PortBindings)
+    .flatMap(([ctr, bs]) => bs.map((b) => `${b.HostIp || '0.0.0.0'}:${b.HostPort}->${ctr}`))
+    .join(', ');
+  return {
+    row: {
+      ID: noTrunc ? rec.Id : shortId(rec.Id),
+      Image: rec.Config.Image,
+      Command: noTrunc ? JSON.stringify(cmd) : JSON.stringify(truncate(cmd, 20)),
+      CreatedAt: new Date(rec.Created).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
+      RunningFor: ago(rec.Created, now),
+      Ports: live.Running ? ports : '',
+      State: live.Status,
+      Status: statusText(live, now),
+      Size: '0B',
+      Names: rec.Name,
+      Labels: Object.entries(rec.Config.Labels).map(([k, v]) => `${k}=${v}`).join(','),
+      Mounts: rec.Mounts.map((m) => m.Name || m.Source).join(','),
+      Networks: rec.HostConfig.NetworkMode,
+    },
+    live,
+  };
+}
+
+const HEADERS: Record<string, string> = {
+  ID: 'CONTAINER ID',
+  Image: 'IMAGE',
+  Command: 'COMMAND',
+  CreatedAt: 'CREATED AT',
+  RunningFor: 'CREATED',
+  Ports: 'PORTS',
+  State: 'STATE',
+  Status: 'STATUS',
+  Size: 'SIZE',
+  Names: 'NAMES',
+  Labels: 'LABELS',
+  Mounts: 'MOUNTS',
+  Networks: 'NETWORKS',
+};
+
+function matches(filters: string[], rec: ContainerRecord, row: ReturnType<typeof psRow>['row']): boolean {
+  for (const f of filters) {
+    const eq = f.indexOf('=');
+    if (eq < 0) throw new InputError(`--filter ${f}: want key=value`);
+    const k = f.slice(0, eq);
+    const v = f.slice(eq + 1);
+    if (k === 'status' && row.State !== v) return false;
+    else if (k === 'name' && !rec.Name.includes(v.replace(/^\//, ''))) return false;
+    else if (k === 'id' && !rec.Id.startsWith(v)) return false;
+    else if (k === 'ancestor' && rec.Config.Image !== v && !rec.ImageId.includes(v)) return false;
+    else if (k === 'label') {
+      const [lk = '', lv] = v.split(/=(.*)/s);
+      if (!(lk in rec.Config.Labels) || (lv !== undefined && rec.Config.Labels[lk] !== lv)) return false;
+    } else if (!['status', 'name', 'id', 'ancestor', 'label'].includes(k)) throw new InputError(`--filter ${f}: unknown filter ${k} (known: status, name, id, ancestor, label)`);
+  }
+  return true;
+}
+
+export default function (o: PsOptions, g: Globals): void {
+  const engine = engineFor(g);
+  const noTrunc = o.trunc === false;
+  const now = Date.now();
+  let recs = engine.containers.list();
+  let all = !!o.all;
+  if (o.latest) {
+    recs = recs.slice(0, 1);
+    all = true;
+  }
+  if (o.last !== undefined) {
+    if (!/^\d+$/.test(o.last)) throw new InputError(`invalid argument ${JSON.stringify(o.last)} for "-n, --last" flag`);
+    recs = recs.slice(0, Number(o.last));
+    all = true;
+  }
+  const rows = recs
+    .map((r) => ({ rec: r, ...psRow(engine, r, noTrunc, now) }))
+    .filter((x) => all || x.live.Running || (o.filter ?? []).some((f) => f.startsWith('status=')))
+    .filter((x) => matches(o.filter ?? [], x.rec, x.row));
+  if (o.quiet) {
+    if (rows.length) process.stdout.write(`${rows.map((x) => x.row.ID).join('\n')}\n`);
+    return;
+  }
+  if (o.format === 'json') {
+    process.stdout.write(rows.map((x) => `${JSON.stringify(x.row)}\n`).join(''));
+    return;
+  }
+  const fmt = o.format ?? 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
+  const t = compile(fmt);
+  const lines = rows.map((x) => t.exec(x.row));
+  if (t.table) {
+    process.stdout.write(`${alignTable([t.exec(HEADERS), ...lines])}\n`);
+  } else if (lines.length) {
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+}

@@ -1,0 +1,18 @@
+import { validateName } from '../../containers/store.js';
+import { engineFor, type Globals } from '../globals.js';
+
+export default function (ref: string, newName: string, _o: unknown, g: Globals): void {
+  const engine = engineFor(g);
+  const id = engine.containers.resolve(ref);
+  const name = validateName(newName, 'rename');
+  const unlock = engine.containers.lock(id);
+  try {
+    const rec = engine.containers.read(id);
+    if (rec.Name === name) return;
+    engine.containers.rename(id, rec.Name, name);
+    rec.Name = name;
+    engine.containers.write(rec);
+  } finally {
+    unlock?.();
+  }
+}

@@ -1,0 +1,19 @@
+// `restart`: stop, then start.
+import { startContainer, stopContainer } from '../../containers/lifecycle.js';
+import { InputError } from '../../errors.js';
+import { engineFor, printLines, type Globals } from '../globals.js';
+import { forEach } from './each.js';
+
+export default async function (refs: string[], o: { time?: string }, g: Globals): Promise<void> {
+  const engine = engineFor(g);
+  if (o.time !== undefined && !/^-?\d+$/.test(o.time)) throw new InputError(`invalid argument ${JSON.stringify(o.time)} for "-t, --time" flag: not an integer`);
+  const done = await forEach(refs, async (ref) => {
+    const id = engine.containers.resolve(ref);
+    await stopContainer(engine, id, o.time === undefined ? undefined : Number(o.time));
+    const rec = engine.containers.read(id);
+    rec.RestartCount++;
+    engine.containers.write(rec);
+    (await startContainer(engine, id)).monitor.release();
+  });
+  printLines(done);
+}

@@ -1,0 +1,60 @@
+// `run`: create + start, then -d prints the id, or the container runs in the foreground and
+// its exit status is ours (--rm removes it afterwards).
+import { trace } from '../../../trace.js';
+import { cleanupContainer, holdAttachLock, createContainer, removeContainer, startContainer } from '../../containers/lifecycle.js';
+import type { RunFlags } from '../../containers/options.js';
+import { liveState } from '../../containers/status.js';
+import { InputError } from '../../errors.js';
+import { resolveRunTarget } from '../../images/resolve.js';
+import { foreground, terminalSize } from '../foreground.js';
+import { engineFor, type Globals } from '../globals.js';
+
+export default async function (imageArg: string, command: string[], o: RunFlags, g: Globals): Promise<number> {
+  const engine = engineFor(g);
+  if (o.interactive && o.tty && !o.detach && !process.stdin.isTTY) throw new InputError('the input device is not a TTY (drop -t, or run from a terminal)');
+  // Held from resolving the image until the record names it: no rmi in between.
+  const unhold = await engine.images.hold();
+  let record;
+  try {
+    const target = await resolveRunTarget(engine, imageArg, command);
+    trace('mydocker: image resolved');
+    ({ record } = await createContainer(engine, target.imageRef, target.image, target.command, o));
+    trace('mydocker: container created');
+  } finally {
+    unhold();
+  }
+  const id = record.Id;
+  if (o.detach) {
+    try {
+      const { monitor } = await startContainer(engine, id);
+      monitor.release();
+    } catch (e) {
+      if (o.rm) await removeContainer(engine, id, { force: true, volumes: true });
+      throw e;
+    }
+    process.stdout.write(`${id}\n`);
+    return 0;
+  }
+  const session = foreground(engine, id, { stdin: !!o.interactive, tty: !!o.tty });
+  const release = holdAttachLock(engine, id);
+  try {
+    try {
+      await startContainer(engine, id, { beforeStart: (m) => session.beforeStart(m), consoleSize: terminalSize() });
+    } catch (e) {
+      if (o.rm) await removeContainer(engine, id, { force: true, volumes: true });
+      throw e;
+    }
+    await session.done();
+    trace('mydocker: container exited, output drained');
+    session.close(); // the terminal back to normal before anything else is printed
+    // The monitor's exit file is written; its cleanup command waits for our lock.
+    const code = liveState(engine, engine.containers.read(id)).ExitCode;
+    if (o.rm) await removeContainer(engine, id, { force: true, volumes: true });
+    else cleanupContainer(engine, id);
+    trace('mydocker: removed');
+    return code;
+  } finally {
+    session.close();
+    release();
+  }
+}

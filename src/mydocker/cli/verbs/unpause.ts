@@ -1,0 +1,15 @@
+import { liveState } from '../../containers/status.js';
+import { ConflictError } from '../../errors.js';
+import { engineFor, printLines, type Globals } from '../globals.js';
+import { forEach } from './each.js';
+
+export default async function (refs: string[], _o: unknown, g: Globals): Promise<void> {
+  const engine = engineFor(g);
+  printLines(
+    await forEach(refs, (ref) => {
+      const id = engine.containers.resolve(ref);
+      if (!liveState(engine, engine.containers.read(id)).Paused) throw new ConflictError(`Container ${id} is not paused`);
+      engine.runtime.resume(id);
+    }),
+  );
+}

@@ -1,0 +1,50 @@
+// `volume create|ls|rm|inspect|prune`.
+import { volumeUsers } from '../../containers/lifecycle.js';
+import { parseLabel } from '../../containers/options.js';
+import { engineFor, printLines, type Globals } from '../globals.js';
+import { alignTable } from '../output.js';
+import { compile } from '../template.js';
+import { forEach } from './each.js';
+
+export function create(name: string | undefined, o: { label?: string[] }, g: Globals): void {
+  const engine = engineFor(g);
+  const labels = Object.fromEntries((o.label ?? []).map(parseLabel));
+  const { volume } = engine.volumes.ensure(name ?? '', labels);
+  printLines([volume.Name]);
+}
+
+export function ls(o: { quiet?: boolean; format?: string }, g: Globals): void {
+  const engine = engineFor(g);
+  const vols = engine.volumes.list();
+  if (o.quiet) return printLines(vols.map((v) => v.Name));
+  const t = compile(o.format ?? 'table {{.Driver}}\t{{.Name}}');
+  const lines = vols.map((v) => t.exec(v));
+  if (t.table) process.stdout.write(`${alignTable([t.exec({ Driver: 'DRIVER', Name: 'VOLUME NAME', Mountpoint: 'MOUNTPOINT', Scope: 'SCOPE', Labels: 'LABELS', CreatedAt: 'CREATED' }), ...lines])}\n`);
+  else printLines(lines);
+}
+
+export async function rm(names: string[], o: { force?: boolean }, g: Globals): Promise<void> {
+  const engine = engineFor(g);
+  printLines(await forEach(names, (n) => engine.volumes.remove(n, volumeUsers(engine, n), o.force)));
+}
+
+export function inspect(names: string[], o: { format?: string }, g: Globals): void {
+  const engine = engineFor(g);
+  const vols = names.map((n) => engine.volumes.get(n));
+  if (o.format) {
+    const t = compile(o.format);
+    printLines(vols.map((v) => t.exec(v)));
+  } else process.stdout.write(`${JSON.stringify(vols, null, 4)}\n`);
+}
+
+export function prune(o: { all?: boolean }, g: Globals): void {
+  const engine = engineFor(g);
+  const removed: string[] = [];
+  for (const v of engine.volumes.list()) {
+    if (!o.all && !v.Anonymous) continue;
+    if (volumeUsers(engine, v.Name).length) continue;
+    engine.volumes.remove(v.Name, []);
+    removed.push(v.Name);
+  }
+  process.stdout.write(`Deleted Volumes:\n${removed.map((r) => `${r}\n`).join('')}\nTotal reclaimed space: 0B\n`);
+}

@@ -1,0 +1,80 @@
+// `inspect` of a container: docker's JSON shape for the fields scripts use.
+import { join } from 'node:path';
+import type { Engine } from '../engine.js';
+import type { ContainerRecord } from './record.js';
+import { containerLower, rootfsDirs } from './rootfs.js';
+import { liveState } from './status.js';
+
+export async function inspectContainer(engine: Engine, rec: ContainerRecord): Promise<Record<string, unknown>> {
+  const live = liveState(engine, rec);
+  const dir = engine.containers.path(rec.Id);
+  const dirs = rootfsDirs(dir);
+  let lower = '';
+  try {
+    const image = engine.findImage(rec.ImageId);
+    if (image) lower = (await containerLower(engine, image)).lowerdir;
+  } catch {
+    /* image gone */
+  }
+  const networks = Object.fromEntries(
+    Object.entries(rec.Networks).map(([name, n]) => [
+      name,
+      { NetworkID: n.NetworkID ?? '', IPAddress: n.IPAddress ?? '', IPPrefixLen: n.IPPrefixLen ?? 0, Gateway: n.Gateway ?? '', MacAddress: n.MacAddress ?? '', Aliases: n.Aliases ?? null },
+    ]),
+  );
+  const first = Object.values(rec.Networks)[0];
+  return {
+    Id: rec.Id,
+    Created: rec.Created,
+    Path: rec.Path,
+    Args: rec.Args,
+    State: {
+      Status: live.Status,
+      Running: live.Running && !live.Paused,
+      Paused: live.Paused,
+      Restarting: false,
+      OOMKilled: live.OOMKilled,
+      Dead: live.Status === 'dead',
+      Pid: live.Running ? live.Pid : 0,
+      ExitCode: live.ExitCode,
+      Error: live.Error,
+      StartedAt: live.StartedAt,
+      FinishedAt: live.FinishedAt,
+    },
+    Image: rec.ImageId,
+    ResolvConfPath: join(dir, 'resolv.conf'),
+    HostnamePath: join(dir, 'hostname'),
+    HostsPath: join(dir, 'hosts'),
+    LogPath: join(dir, 'ctr.log'),
+    Name: `/${rec.Name}`,
+    RestartCount: rec.RestartCount,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: { ...rec.HostConfig, LogConfig: { Type: 'k8s-file', Config: {} }, RestartPolicy: { Name: 'no', MaximumRetryCount: 0 } },
+    GraphDriver: { Name: 'overlay2', Data: { LowerDir: lower, MergedDir: dirs.merged, UpperDir: dirs.upper, WorkDir: dirs.work } },
+    Mounts: rec.Mounts.map((m) => ({
+      Type: m.Type,
+      ...(m.Type === 'volume' ? { Name: m.Name, Driver: 'local' } : {}),
+      Source: m.Source,
+      Destination: m.Destination,
+      Mode: m.Mode,
+      RW: m.RW,
+      Propagation: m.Type === 'bind' ? m.Propagation : '',
+    })),
+    Config: rec.Config,
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: '',
+      Ports: {},
+      IPAddress: first?.IPAddress ?? '',
+      IPPrefixLen: first?.IPPrefixLen ?? 0,
+      Gateway: first?.Gateway ?? '',
+      MacAddress: first?.MacAddress ?? '',
+      Networks: networks,
+    },
+  };
+}

@@ -1,0 +1,655 @@
+// Containers through their life: create, start (monitor + runtime), stop, kill, cleanup after
+// exit, remove. Every step is ordered so that a mydocker killed at any point leaves something
+// the next command (or `rm -f`) can finish: the record is written before what it describes is
+// made, cleanup is idempotent, and removal unmounts before it deletes.
+import { spawnSync } from 'node:child_process';
+import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { ensureInRoot, openRoot, resolveInRoot } from '../../rootfs/safe-path.js';
+import { join } from 'node:path';
+import { parseSignal } from '../../spec/tables.js';
+import type { Engine } from '../engine.js';
+import { CommandError, ConflictError, InputError, MydockerError } from '../errors.js';
+import { trace } from '../../trace.js';
+import { crashPoint } from '../crash.js';
+import { lockSync, type Release } from '../fs/locks.js';
+import { removeTree } from '../fs/remove.js';
+import type { Image } from '../images/types.js';
+import { hostHostnameText, hostsText, readHost, resolvConfText, writeInPlace } from './etc-files.js';
+import { monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
+import { containerSpec, type RunFlags } from './options.js';
+import { initialState, type ContainerRecord, type MountPoint } from './record.js';
+import { containerLower, createRootfsDirs, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
+import { buildSpec, processArgs, type HostDevice, type ResolvedMount } from './spec.js';
+import { exitDir, liveState } from './status.js';
+import { generatedName, newId, shortId, validateName } from './store.js';
+import { resolveUser } from './users.js';
+
+export interface CreateResult {
+  record: ContainerRecord;
+  warnings: string[];
+}
+
+/**
+ * `create`: the record, volumes and rootfs directories; nothing runs yet. The image store is
+ * held from before the image was resolved (`hold`, the caller's) until the record names it, so
+ * an `rmi` cannot take its layers in between.
+ */
+export async function createContainer(engine: Engine, imageRef: string, image: Image, command: string[], flags: RunFlags): Promise<CreateResult> {
+  const spec = containerSpec(imageRef, image, command, flags);
+  const warnings: string[] = [];
+  if (spec.hostConfig.NetworkMode !== 'none' && spec.hostConfig.NetworkMode !== 'host') {
+    throw new InputError(`--network ${spec.hostConfig.NetworkMode}: bridge networks are not available yet (use none or host)`);
+  }
+  if (Object.keys(spec.hostConfig.PortBindings).length || spec.hostConfig.PublishAllPorts) {
+    throw new InputError(`-p/--publish: publishing ports needs a bridge network, which is not available yet`);
+  }
+  const id = newId();
+  let name: string;
+  if (flags.name !== undefined) {
+    name = validateName(flags.name);
+    engine.containers.reserveName(name, id);
+    crashPoint('create:name-reserved');
+  } else {
+    for (let i = 0; ; i++) {
+      name = generatedName();
+      try {
+        engine.containers.reserveName(name, id);
+        break;
+      } catch (e) {
+        if (!(e instanceof ConflictError) || i > 20) throw e;
+      }
+    }
+  }
+  try {
+    engine.containers.createDir(id);
+    const rec: ContainerRecord = {
+      version: 1,
+      Id: id,
+      Name: name,
+      Created: new Date().toISOString(),
+      Image: imageRef,
+      ImageId: image.id,
+      Path: '',
+      Args: [],
+      Config: spec.config,
+      HostConfig: spec.hostConfig,
+      Mounts: [],
+      State: initialState(),
+      RestartCount: 0,
+      Networks: {},
+      AnonymousVolumes: [],
+    };
+    const args = processArgs(rec);
+    rec.Path = args[0] ?? '';
+    rec.Args = args.slice(1);
+    if (!rec.Config.Hostname) rec.Config.Hostname = rec.HostConfig.NetworkMode === 'host' ? hostHostnameText() : shortId(id);
+    // Written first: from here on, `rm -f <id>` finds and removes whatever follows.
+    engine.containers.write(rec);
+    crashPoint('create:record-written');
+    rec.Mounts = spec.mounts.map((m) => resolveVolume(engine, rec, m));
+    await containerLower(engine, image); // unpacks what the store lacks, makes the init layer
+    createRootfsDirs(rootfsDirs(engine.containers.path(id)));
+    crashPoint('create:rootfs-made');
+    mkdirSync(join(engine.containers.path(id), 'bundle'), { mode: 0o700 });
+    mkdirSync(exitDir(engine, id), { mode: 0o700 });
+    engine.containers.write(rec);
+    return { record: rec, warnings };
+  } catch (e) {
+    // Nothing of a half-made container is kept: it was never visible to anyone but us.
+    try {
+      removeContainerFiles(engine, id, name, true);
+    } catch {
+      /* the error that brought us here is the one to report */
+    }
+    throw e;
+  }
+}
+
+function resolveVolume(engine: Engine, rec: ContainerRecord, m: MountPoint): MountPoint {
+  if (m.Type !== 'volume') return m;
+  const { volume } = engine.volumes.ensure(m.Name ?? '');
+  if (!m.Name) rec.AnonymousVolumes.push(volume.Name);
+  engine.containers.write(rec);
+  return { ...m, Name: volume.Name, Source: volume.Mountpoint, CopyUp: !m.Mode.split(',').includes('nocopy') };
+}
+
+/**
+ * docker's copy-up: a volume that is still empty when its container first starts gets what the
+ * image has at its path (a VOLUME of an image keeps its files). The image's directory is
+ * resolved inside the rootfs (never through a symlink out of it) and copied with cp -a, which
+ * copies symlinks as symlinks.
+ */
+function copyUpVolumes(engine: Engine, rec: ContainerRecord, merged: string): void {
+  let changed = false;
+  for (const m of rec.Mounts) {
+    if (!m.CopyUp) continue;
+    m.CopyUp = false;
+    changed = true;
+    if (readdirSync(m.Source).length) continue;
+    const root = openRoot(merged);
+    try {
+      const fd = resolveInRoot(root, m.Destination);
+      if (fd === null) continue;
+      try {
+        if (!statSync(`/proc/self/fd/${fd}`).isDirectory()) continue;
+        const r = spawnSync('cp', ['-a', '--', `/proc/${process.pid}/fd/${fd}/.`, m.Source], { encoding: 'utf8' });
+        if (r.status !== 0) throw new MydockerError(`volume ${m.Name}: copy the image's ${m.Destination} into it: ${r.stderr.trim() || r.error?.message}`);
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      closeSync(root);
+    }
+  }
+  if (changed) engine.containers.write(rec);
+}
+
+export interface StartOptions {
+  /** Connect to the output (and stdin) before the process starts (foreground run, start -a). */
+  beforeStart?: (monitor: Monitor) => void;
+  /** The terminal's size at start (-t in the foreground); later changes go through conmon. */
+  consoleSize?: { height: number; width: number };
+}
+
+export interface Started {
+  monitor: Monitor;
+  pid: number;
+}
+
+/** `start`: mount, generate the bundle, start the monitor (which creates), then start. */
+export async function startContainer(engine: Engine, id: string, opts: StartOptions = {}): Promise<Started> {
+  const unlock = engine.containers.lock(id);
+  if (!unlock) throw new MydockerError(`No such container: ${id}`);
+  let rec = engine.containers.read(id);
+  try {
+    const live = liveState(engine, rec);
+    if (live.Running) throw new ConflictError(`container ${rec.Name} is already running`);
+    if (live.Status === 'removing') throw new ConflictError(`container ${rec.Name} is being removed`);
+    // What a previous run left (a crash between exit and cleanup): the runtime's state, mounts.
+    finishPreviousRun(engine, rec);
+    const cdir = engine.containers.path(id);
+    const image = engine.findImage(rec.ImageId);
+    if (!image) throw new MydockerError(`container ${rec.Name}: its image ${rec.ImageId} is gone`);
+    const dirs = rootfsDirs(cdir);
+    mountRootfs(dirs, await containerLower(engine, image));
+    trace('mydocker: rootfs mounted');
+    crashPoint('start:mounted');
+
+    const files = {
+      hosts: join(cdir, 'hosts'),
+      hostname: join(cdir, 'hostname'),
+      resolvConf: join(cdir, 'resolv.conf'),
+    };
+    const hostNet = rec.HostConfig.NetworkMode === 'host';
+    writeInPlace(files.hostname, `${rec.Config.Hostname}\n`);
+    writeInPlace(files.hosts, hostNet ? readHost('/etc/hosts') : hostsText([]));
+    writeInPlace(files.resolvConf, resolvConfText(hostNet));
+
+    copyUpVolumes(engine, rec, dirs.merged);
+    const user = resolveUser(dirs.merged, rec.Config.User || '');
+    if (rec.Config.WorkingDir) ensureWorkdir(dirs.merged, rec.Config.WorkingDir, user.uid, user.gid);
+    const mounts: ResolvedMount[] = rec.Mounts.map((m) => {
+      if (m.Type === 'bind') ensureBindSource(m);
+      return { source: m.Source, destination: m.Destination, rw: m.RW, propagation: m.Propagation };
+    });
+    const devices = rec.HostConfig.Devices.map((d) => ({ device: statDevice(d.PathOnHost), containerPath: d.PathInContainer, permissions: d.CgroupPermissions }));
+    const spec = buildSpec(rec, { rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices });
+    if (rec.Config.Tty && opts.consoleSize) spec.process!.consoleSize = opts.consoleSize;
+    writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
+
+    rmSync(join(exitDir(engine, id), id), { force: true });
+    rmSync(join(exitDir(engine, id), CLEANED), { force: true });
+    rmSync(join(cdir, 'oom'), { force: true });
+    rec.State = { ...rec.State, Status: 'running', StartedAt: new Date().toISOString(), Monitored: true, Error: '', Pid: 0, ExitCode: 0, OOMKilled: false };
+    engine.containers.write(rec);
+
+    trace('mydocker: bundle written');
+    mkdirSync(engine.paths.monitors, { recursive: true, mode: 0o700 });
+    let monitor: Monitor;
+    try {
+      monitor = await startMonitor({
+        id,
+        shortId: shortId(id),
+        name: rec.Name,
+        bundle: join(cdir, 'bundle'),
+        pidFile: join(cdir, 'bundle', 'pidfile'),
+        conmonPidFile: join(cdir, 'conmon.pid'),
+        exitDir: exitDir(engine, id),
+        socketDir: engine.paths.monitors,
+        logPath: join(cdir, 'ctr.log'),
+        runtimePath: engine.runtimeForMonitor(),
+        runtimeArgs: ['--root', engine.paths.runtime],
+        tty: rec.Config.Tty,
+        stdin: rec.Config.OpenStdin,
+        exitCommand: exitCommand(engine, id),
+        env: engine.monitorEnv(),
+        cwd: cdir,
+      });
+    } catch (e) {
+      failStart(engine, rec, (e as Error).message);
+      throw commandError(e as Error);
+    }
+    try {
+      trace('mydocker: monitor reports the container created');
+      crashPoint('start:monitor-created');
+      opts.beforeStart?.(monitor);
+      engine.runtime.start(id);
+      crashPoint('start:started');
+      trace('mydocker: started');
+    } catch (e) {
+      monitor.release();
+      const msg = (e as Error).message;
+      failStart(engine, rec, msg);
+      throw commandError(e as Error);
+    }
+    rec = engine.containers.read(id);
+    rec.State.Pid = monitor.pid;
+    engine.containers.write(rec);
+    return { monitor, pid: monitor.pid };
+  } finally {
+    unlock();
+  }
+}
+
+/** docker's codes for a container that could not start: 127 not found, 126 not runnable. */
+function commandError(e: Error): Error {
+  const msg = runtimeMessage(e.message);
+  if (/executable file not found|no such file or directory|ENOENT|not found/i.test(msg)) return new CommandError(msg, 127);
+  if (/permission denied|EACCES|exec format error|ENOEXEC|is a directory/i.test(msg)) return new CommandError(msg, 126);
+  return new MydockerError(msg);
+}
+
+/** A start that failed: back to "created" with the error, nothing left running or mounted. */
+function failStart(engine: Engine, rec: ContainerRecord, message: string): void {
+  try {
+    engine.runtime.delete(rec.Id, true);
+  } catch {
+    /* nothing was created */
+  }
+  try {
+    unmountRootfs(engine.containers.path(rec.Id));
+  } catch {
+    /* reported by rm */
+  }
+  const code = commandError(new Error(message));
+  rec.State = { ...rec.State, Status: 'created', Error: runtimeMessage(message), ExitCode: code instanceof CommandError ? code.exitCode : 125, Monitored: false, Pid: 0 };
+  engine.containers.write(rec);
+}
+
+/** docker makes a missing working directory (owned by the container's user), inside the rootfs. */
+function ensureWorkdir(rootfs: string, dir: string, uid: number, gid: number): void {
+  const root = openRoot(rootfs);
+  try {
+    const existing = resolveInRoot(root, dir);
+    if (existing !== null) {
+      closeSync(existing);
+      return;
+    }
+    const fd = ensureInRoot(root, dir, false, `--workdir ${dir}`);
+    try {
+      chownSync(`/proc/self/fd/${fd}`, uid, gid);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    closeSync(root);
+  }
+}
+
+function ensureBindSource(m: MountPoint): void {
+  // docker -v creates a missing host directory; it never replaces anything that exists.
+  try {
+    lstatSync(m.Source);
+  } catch {
+    mkdirSync(m.Source, { recursive: true, mode: 0o755 });
+  }
+}
+
+function statDevice(path: string): HostDevice {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw new InputError(`--device ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such device' : (e as Error).message}`);
+  }
+  const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : null;
+  if (!type) throw new InputError(`--device ${path}: not a device node`);
+  const rdev = st.rdev;
+  return {
+    path,
+    type,
+    major: Number((BigInt(rdev) >> 8n) & 0xfffn),
+    minor: Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & 0xfff00n)),
+    fileMode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+  };
+}
+
+/** Whatever a previous run left behind, released (runtime state, mounts). Under the lock. */
+function finishPreviousRun(engine: Engine, rec: ContainerRecord): void {
+  try {
+    if (engine.runtime.status(rec.Id) !== null) engine.runtime.delete(rec.Id, true);
+  } catch (e) {
+    throw new MydockerError(`container ${rec.Name}: release its previous run: ${(e as Error).message}`);
+  }
+  unmountRootfs(engine.containers.path(rec.Id));
+}
+
+const ATTACH_LOCK = 'attach.lock';
+/** Written by cleanupContainer when a run is fully cleaned up; removed at each start. */
+const CLEANED = 'cleaned';
+
+/**
+ * conmon's exit command. A small shell step first: it waits for a foreground client to finish
+ * (the attach lock), and when that client already recorded the exit and cleaned up (or removed
+ * the container), no Node process is started at all — a foreground `run` pays for one cleanup,
+ * not two. Otherwise (a detached container, a client that died) mydocker's cleanup runs.
+ */
+function exitCommand(engine: Engine, id: string): string[] {
+  const dir = engine.containers.path(id);
+  const script = [
+    'flock "$1/' + ATTACH_LOCK + '" true 2>/dev/null',
+    '[ -e "$1/container.json" ] || exit 0',
+    '[ -e "$1/exit/' + CLEANED + '" ] && exit 0',
+    'shift; exec "$@"',
+  ].join('; ');
+  return ['/bin/sh', '-c', script, 'mydocker-cleanup', dir, process.execPath, engine.mydockerCli, ...engine.globalArgs(), 'container', 'cleanup', id];
+}
+
+/**
+ * A foreground client (`run` without -d, `start -a`) holds this shared lock on its container
+ * until it has read the exit status and done its own cleanup (or --rm removal). conmon's
+ * cleanup command waits for it, so it can never remove a --rm container under a client that
+ * still has to report its exit code; a client that dies releases it with its fds.
+ */
+export function holdAttachLock(engine: Engine, id: string): Release {
+  return lockSync(join(engine.containers.path(id), ATTACH_LOCK), 'shared');
+}
+
+function waitForClients(engine: Engine, id: string): void {
+  const path = join(engine.containers.path(id), ATTACH_LOCK);
+  if (!existsSync(path)) return; // never attached
+  try {
+    lockSync(path, 'exclusive')();
+  } catch {
+    /* the container went meanwhile */
+  }
+}
+
+/**
+ * After the container's process exited (conmon's exit command, a foreground run, stop, rm):
+ * record the exit, release the runtime's state and cgroup and the mounts; with --rm, remove
+ * the container. Idempotent, and a no-op while the container still runs.
+ */
+export function cleanupContainer(engine: Engine, id: string, opts: { waitForClients?: boolean } = {}): void {
+  // The monitor's command: let a foreground client finish first (it reports the exit code).
+  if (opts.waitForClients) waitForClients(engine, id);
+  const unlock = engine.containers.lock(id);
+  if (!unlock) return;
+  try {
+    let rec: ContainerRecord;
+    try {
+      rec = engine.containers.read(id);
+    } catch {
+      return;
+    }
+    const live = liveState(engine, rec);
+    if (live.Running) return;
+    if (live.Status === 'created' && engine.runtime.status(id) === 'created') return; // created, waiting for start
+    if (rec.State.Status === 'running') {
+      rec.State = { ...rec.State, Status: 'exited', ExitCode: live.ExitCode, FinishedAt: live.FinishedAt, Pid: 0, OOMKilled: wasOomKilled(engine, id) };
+      engine.containers.write(rec);
+    }
+    finishPreviousRun(engine, rec);
+    if (rec.HostConfig.AutoRemove) removeLocked(engine, rec, true);
+    else writeFileSync(join(exitDir(engine, id), CLEANED), '');
+    trace('mydocker: cleaned up');
+  } finally {
+    unlock();
+  }
+}
+
+function wasOomKilled(engine: Engine, id: string): boolean {
+  // conmon drops an "oom" file in its working directory (the container's) on an OOM kill.
+  try {
+    lstatSync(join(engine.containers.path(id), 'oom'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until the runtime no longer runs the container (and conmon wrote its exit file). */
+async function waitStopped(engine: Engine, id: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+    const st = engine.runtime.status(id);
+    if (st === null || st === 'stopped') return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(delay);
+  }
+}
+
+async function waitExitFile(engine: Engine, rec: ContainerRecord, timeoutMs: number): Promise<void> {
+  if (!rec.State.Monitored) return;
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 2; Date.now() < deadline; delay = Math.min(delay * 2, 50)) {
+    if (readExitFile(exitDir(engine, rec.Id), rec.Id)) return;
+    if (!monitorAlive(engine, rec.Id)) return;
+    await sleep(delay);
+  }
+}
+
+function monitorAlive(engine: Engine, id: string): boolean {
+  const pid = monitorPid(join(engine.containers.path(id), 'conmon.pid'));
+  if (!pid) return false;
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes('conmon') && cmd.includes(id);
+  } catch {
+    return false;
+  }
+}
+
+/** `stop`: the stop signal, `timeout` seconds, then SIGKILL. A stopped container is no error. */
+export async function stopContainer(engine: Engine, id: string, timeoutSec?: number, signal?: string): Promise<void> {
+  const rec = engine.containers.read(id);
+  const live = liveState(engine, rec);
+  if (live.Running) {
+    const timeout = timeoutSec ?? rec.Config.StopTimeout ?? 10;
+    if (live.Paused) engine.runtime.resume(id);
+    const sig = signal ?? (rec.Config.StopSignal || 'SIGTERM');
+    try {
+      engine.runtime.kill(id, sig);
+    } catch {
+      /* exited meanwhile */
+    }
+    const stopped = timeout >= 0 ? await waitStopped(engine, id, timeout * 1000) : await waitStopped(engine, id, 365 * 86400_000);
+    if (!stopped) {
+      try {
+        engine.runtime.kill(id, 'KILL', true);
+      } catch {
+        /* exited meanwhile */
+      }
+      if (!(await waitStopped(engine, id, 10_000))) throw new MydockerError(`container ${rec.Name} did not stop after SIGKILL`);
+    }
+    await waitExitFile(engine, rec, 5000);
+  }
+  cleanupContainer(engine, id);
+}
+
+/** `kill`: a signal to the container's process; refused when it does not run (docker). */
+export function killContainer(engine: Engine, id: string, signal = 'KILL'): void {
+  const rec = engine.containers.read(id);
+  const live = liveState(engine, rec);
+  if (!live.Running) throw new ConflictError(`Cannot kill container: ${id}: Container ${rec.Id} is not running`);
+  let sig: number;
+  try {
+    sig = /^\d+$/.test(signal) ? Number(signal) : parseSignal(signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`);
+  } catch {
+    throw new InputError(`--signal ${signal}: invalid signal`);
+  }
+  if (live.Paused && (sig === 9 || sig === 15)) engine.runtime.resume(id);
+  engine.runtime.kill(id, sig);
+}
+
+export interface RemoveOptions {
+  force?: boolean;
+  volumes?: boolean;
+}
+
+/**
+ * Directories of removals that were killed half way (renamed out of the tree, not yet deleted):
+ * finish them. Only those whose remover is dead: a live one is still working.
+ */
+export function sweepRemovals(engine: Engine): void {
+  let names: string[];
+  try {
+    names = readdirSync(engine.paths.tmp);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^removing-(?:volume-)?.+-(\d+)$/.exec(n);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // its remover lives
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EPERM') continue;
+    }
+    const dir = join(engine.paths.tmp, n);
+    try {
+      unmountRootfs(dir);
+      removeTree(dir);
+    } catch {
+      /* the next sweep tries again */
+    }
+  }
+}
+
+/** `rm`: refuses a running container without force; never deletes through a mount. */
+export async function removeContainer(engine: Engine, id: string, opts: RemoveOptions = {}): Promise<void> {
+  sweepRemovals(engine);
+  let rec: ContainerRecord | null = null;
+  try {
+    rec = engine.containers.read(id);
+  } catch (e) {
+    if (!opts.force) throw e;
+  }
+  if (rec) {
+    const live = liveState(engine, rec);
+    if (live.Running) {
+      if (!opts.force) {
+        throw new ConflictError(`You cannot remove a running container ${rec.Id}. Stop the container before attempting removal or force remove`);
+      }
+      if (live.Paused) {
+        try {
+          engine.runtime.resume(id);
+        } catch {
+          /* delete --force thaws too */
+        }
+      }
+      try {
+        engine.runtime.kill(id, 'KILL', true);
+      } catch {
+        /* exited meanwhile */
+      }
+      await waitStopped(engine, id, 10_000);
+      await waitExitFile(engine, rec, 2000);
+    }
+  }
+  const unlock = engine.containers.lock(id);
+  if (!unlock) return;
+  try {
+    if (!rec) {
+      // A record that cannot be read (corrupt, or a create killed before writing it): remove
+      // what can be found by id.
+      removeContainerFiles(engine, id, null, true);
+      return;
+    }
+    removeLocked(engine, rec, opts.volumes ?? false);
+  } finally {
+    unlock();
+  }
+}
+
+function removeLocked(engine: Engine, rec: ContainerRecord, volumes: boolean): void {
+  rec.State.Status = 'removing';
+  try {
+    engine.containers.write(rec);
+  } catch {
+    /* the directory may be half gone already */
+  }
+  removeContainerFiles(engine, rec.Id, rec.Name, false);
+  if (volumes) {
+    for (const v of rec.AnonymousVolumes) {
+      try {
+        engine.volumes.remove(v, volumeUsers(engine, v, rec.Id), true);
+      } catch {
+        /* in use by another container: kept */
+      }
+    }
+  }
+}
+
+/** Containers (other than `except`) that use a volume. */
+export function volumeUsers(engine: Engine, name: string, except = ''): string[] {
+  return engine.containers
+    .list()
+    .filter((c) => c.Id !== except && c.Mounts.some((m) => m.Type === 'volume' && m.Name === name))
+    .map((c) => c.Id);
+}
+
+/** Runtime state, monitor, mounts, directory and name of a container; whatever exists. */
+function removeContainerFiles(engine: Engine, id: string, name: string | null, killMonitor: boolean): void {
+  try {
+    if (engine.runtime.status(id) !== null) engine.runtime.delete(id, true);
+  } catch (e) {
+    throw new MydockerError(`remove ${id}: the runtime could not delete it: ${(e as Error).message}`);
+  }
+  if (killMonitor && monitorAlive(engine, id)) {
+    try {
+      process.kill(monitorPid(join(engine.containers.path(id), 'conmon.pid')), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  const dir = engine.containers.path(id);
+  unmountRootfs(dir);
+  let trash: string | null = null;
+  try {
+    trash = engine.containers.detach(id);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  crashPoint('rm:detached');
+  if (name) engine.containers.releaseName(name, id);
+  else for (const n of namesOf(engine, id)) engine.containers.unlinkName(n);
+  if (trash) removeTree(trash);
+}
+
+function namesOf(engine: Engine, id: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(engine.containers.namesDir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => engine.containers.nameOwner(n) === id);
+}
+
+/** `wait`: block until the container stops; its exit code. */
+export async function waitContainer(engine: Engine, id: string): Promise<number> {
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    const rec = engine.containers.read(id);
+    const live = liveState(engine, rec);
+    if (!live.Running && live.Status !== 'created') return live.ExitCode;
+    if (live.Status === 'created' && !rec.State.Monitored) return live.ExitCode;
+    await sleep(delay);
+  }
+}
+

@@ -1,0 +1,374 @@
+// `run`/`create` flags → a container's Config and HostConfig, docker's way. Pure: every value
+// is checked here, with the flag named in the error, before anything is made on the host.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, posix } from 'node:path';
+import { SIGNALS } from '../../spec/tables.js';
+import { ramInBytes } from '../../spec/units.js';
+import { InputError } from '../errors.js';
+import type { Image, ImageRunConfig } from '../images/types.js';
+import type { ContainerConfig, DeviceMapping, HostConfig, MountPoint, PortBinding } from './record.js';
+
+/** The flags as the CLI collected them (strings; repeatable flags as arrays). */
+export interface RunFlags {
+  name?: string;
+  detach?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  rm?: boolean;
+  env?: string[];
+  envFile?: string[];
+  volume?: string[];
+  tmpfs?: string[];
+  label?: string[];
+  memory?: string;
+  memorySwap?: string;
+  cpus?: string;
+  cpuShares?: string;
+  cpusetCpus?: string;
+  pidsLimit?: string;
+  shmSize?: string;
+  hostname?: string;
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  readOnly?: boolean;
+  stopSignal?: string;
+  stopTimeout?: string;
+  network?: string;
+  publish?: string[];
+  publishAll?: boolean;
+  ip?: string;
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  securityOpt?: string[];
+  device?: string[];
+  ulimit?: string[];
+}
+
+/** What a container is made of, before it has an id. */
+export interface ContainerSpec {
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  /** Binds and volumes as asked (volume sources are filled in when the volume exists). */
+  mounts: MountPoint[];
+}
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** A signal name or number as docker takes it for --stop-signal ("SIGTERM", "TERM", "15"). */
+export function parseStopSignal(flag: string, value: string): string {
+  const v = value.trim().toUpperCase();
+  if (/^\d+$/.test(v)) {
+    const n = Number(v);
+    if (n < 1 || n > 64) throw new InputError(`${flag} ${value}: invalid signal`);
+    return String(n);
+  }
+  const name = v.startsWith('SIG') ? v : `SIG${v}`;
+  if (!Object.hasOwn(SIGNALS, name)) throw new InputError(`${flag} ${value}: invalid signal`);
+  return name;
+}
+
+function intFlag(flag: string, value: string, min: number): number {
+  if (!/^-?\d+$/.test(value.trim())) throw new InputError(`invalid argument ${JSON.stringify(value)} for "${flag}" flag: not an integer`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new InputError(`invalid argument ${JSON.stringify(value)} for "${flag}" flag: must be ≥ ${min}`);
+  return n;
+}
+
+function bytesFlag(flag: string, value: string): number {
+  try {
+    return ramInBytes(flag, value);
+  } catch (e) {
+    throw new InputError(`invalid argument ${JSON.stringify(value)} for "${flag}" flag: invalid size (e.g. 512m, 1g)`, { cause: e });
+  }
+}
+
+/** "0.5", "2" → nano CPUs, as docker's --cpus. */
+function cpusFlag(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw new InputError(`invalid argument ${JSON.stringify(value)} for "--cpus" flag: not a number`);
+  const nano = Math.round(Number(value) * 1e9);
+  if (nano <= 0) throw new InputError(`invalid argument ${JSON.stringify(value)} for "--cpus" flag: must be greater than 0`);
+  return nano;
+}
+
+/** `--env-file`: KEY=VALUE lines, KEY alone takes the caller's value, # comments, blank lines. */
+export function readEnvFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InputError(`--env-file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  const out: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/^\s+/, '').replace(/\r$/, '');
+    if (!line || line.startsWith('#')) return;
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? line.trimEnd() : line.slice(0, eq);
+    if (!key || /\s/.test(key)) throw new InputError(`--env-file ${path}:${i + 1}: variable ${JSON.stringify(key)} contains whitespaces`);
+    if (eq < 0) {
+      const v = process.env[key];
+      if (v !== undefined) out.push(`${key}=${v}`);
+    } else out.push(line);
+  });
+  return out;
+}
+
+/** `-e K=V` as is; `-e K` takes the caller's value if it has one (docker), else is dropped. */
+export function parseEnvFlag(value: string): string | null {
+  if (value.startsWith('=')) throw new InputError(`-e ${value}: invalid environment variable (empty name)`);
+  if (value.includes('=')) return value;
+  const v = process.env[value];
+  return v === undefined ? null : `${value}=${v}`;
+}
+
+/** Later entries win, order of first appearance kept (docker's env merge). */
+export function mergeEnv(...lists: string[][]): string[] {
+  const map = new Map<string, string>();
+  for (const list of lists) {
+    for (const kv of list) {
+      const eq = kv.indexOf('=');
+      const k = eq < 0 ? kv : kv.slice(0, eq);
+      map.set(k, kv);
+    }
+  }
+  return [...map.values()];
+}
+
+const PROPAGATIONS = new Set(['shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate']);
+
+/** One `-v`: /host:/ctr[:opts], name:/ctr[:opts], or /ctr (anonymous volume). */
+export function parseVolume(spec: string): MountPoint {
+  const parts = spec.split(':');
+  const bad = (why: string) => new InputError(`-v ${spec}: ${why}`);
+  if (parts.some((p) => p === '') || parts.length > 3) throw bad('invalid volume specification (want /host:/container[:ro], name:/container[:ro] or /container)');
+  let source = '';
+  let dest: string;
+  let opts = '';
+  if (parts.length === 1) dest = parts[0]!;
+  else if (parts.length === 2) {
+    if (parts[1]!.startsWith('/') || !parts[0]!.startsWith('/')) [source, dest] = [parts[0]!, parts[1]!];
+    else [dest, opts] = [parts[0]!, parts[1]!];
+  } else [source, dest, opts] = [parts[0]!, parts[1]!, parts[2]!];
+  if (!isAbsolute(dest)) throw bad(`the container path ${JSON.stringify(dest)} must be absolute`);
+  dest = posix.normalize(dest);
+  if (dest === '/') throw bad('cannot mount over the container root "/"');
+  let rw = true;
+  let propagation = '';
+  let mode = '';
+  for (const o of opts ? opts.split(',') : []) {
+    if (o === 'ro') rw = false;
+    else if (o === 'rw') rw = true;
+    else if (PROPAGATIONS.has(o)) propagation = o;
+    else if (o === 'z' || o === 'Z' || o === 'nocopy' || o === 'copy' || o === 'consistent' || o === 'cached' || o === 'delegated') {
+      /* SELinux relabel and Docker Desktop hints: nothing to do on this host */
+    } else throw bad(`unknown option ${JSON.stringify(o)} (known: ro, rw, z, Z, nocopy, shared, slave, private and their r* forms)`);
+    mode = mode ? `${mode},${o}` : o;
+  }
+  if (source === '') return { Type: 'volume', Name: '', Source: '', Destination: dest, Mode: mode, RW: rw, Propagation: propagation };
+  if (source.startsWith('/')) {
+    return { Type: 'bind', Source: posix.normalize(source), Destination: dest, Mode: mode, RW: rw, Propagation: propagation || 'rprivate' };
+  }
+  if (!VOLUME_NAME_RE.test(source)) {
+    throw bad(`${JSON.stringify(source)} is neither an absolute host path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+); host paths must be absolute`);
+  }
+  return { Type: 'volume', Name: source, Source: '', Destination: dest, Mode: mode, RW: rw, Propagation: propagation };
+}
+
+/** `--device /dev/x[:/dev/y][:rwm]`. */
+export function parseDevice(spec: string): DeviceMapping {
+  const parts = spec.split(':');
+  const host = parts[0] ?? '';
+  let ctr = host;
+  let perms = 'rwm';
+  if (parts.length === 2) {
+    if (/^[rwm]+$/.test(parts[1]!)) perms = parts[1]!;
+    else ctr = parts[1]!;
+  } else if (parts.length === 3) [ctr, perms] = [parts[1]!, parts[2]!];
+  else if (parts.length > 3) throw new InputError(`--device ${spec}: invalid device specification`);
+  if (!host.startsWith('/')) throw new InputError(`--device ${spec}: the host device path must be absolute`);
+  if (!ctr.startsWith('/')) throw new InputError(`--device ${spec}: the container device path must be absolute`);
+  if (!/^[rwm]+$/.test(perms)) throw new InputError(`--device ${spec}: invalid cgroup permissions ${JSON.stringify(perms)} (use r, w, m)`);
+  return { PathOnHost: host, PathInContainer: ctr, CgroupPermissions: perms };
+}
+
+/** `--ulimit nofile=1024[:2048]`. */
+export function parseUlimit(spec: string): { Name: string; Soft: number; Hard: number } {
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(spec);
+  if (!m) throw new InputError(`--ulimit ${spec}: want name=soft[:hard], e.g. nofile=1024:2048`);
+  const soft = Number(m[2]);
+  const hard = m[3] === undefined ? soft : Number(m[3]);
+  const known = ['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack', 'as'];
+  if (!known.includes(m[1]!)) throw new InputError(`--ulimit ${spec}: unknown limit ${m[1]} (known: ${known.join(', ')})`);
+  if (soft > hard && hard !== -1) throw new InputError(`--ulimit ${spec}: soft limit ${soft} is greater than the hard limit ${hard}`);
+  return { Name: m[1]!, Soft: soft, Hard: hard };
+}
+
+/** `-p [ip:][hostPort:]containerPort[/proto]` (ranges not supported). */
+export function parsePublish(spec: string): { key: string; binding: PortBinding } {
+  const m = /^(?:(?:\[?([0-9a-fA-F.:]+?)\]?):)?(?:(\d*):)?(\d+)(?:\/(tcp|udp|sctp))?$/.exec(spec);
+  if (!m) throw new InputError(`-p ${spec}: invalid port specification (want [ip:]hostPort:containerPort[/tcp|udp] or containerPort)`);
+  const [, ip = '', hostPort = '', ctrPort, proto = 'tcp'] = m;
+  for (const [what, p] of [['container', ctrPort], ['host', hostPort]] as const) {
+    if (p && (Number(p) < 1 || Number(p) > 65535)) throw new InputError(`-p ${spec}: invalid ${what} port ${p}`);
+  }
+  return { key: `${Number(ctrPort)}/${proto}`, binding: { HostIp: ip, HostPort: hostPort } };
+}
+
+export function parseLabel(spec: string): [string, string] {
+  const eq = spec.indexOf('=');
+  const k = eq < 0 ? spec : spec.slice(0, eq);
+  if (!k) throw new InputError(`--label ${spec}: empty label name`);
+  return [k, eq < 0 ? '' : spec.slice(eq + 1)];
+}
+
+/** Split `--entrypoint` as docker: one string, no shell splitting (spaces stay in the name). */
+function entrypointOf(flag: string | undefined, image: ImageRunConfig): string[] | null {
+  if (flag === undefined) return image.Entrypoint ?? null;
+  return flag === '' ? null : [flag];
+}
+
+/**
+ * Config and HostConfig from the image's config and the flags. `command` is what followed the
+ * image name (empty: the image's Cmd, unless --entrypoint was given, which resets it as docker).
+ */
+export function containerSpec(imageRef: string, image: Image, command: string[], f: RunFlags): ContainerSpec {
+  const ic: ImageRunConfig = image.config.config ?? {};
+  const entrypoint = entrypointOf(f.entrypoint, ic);
+  const cmd = command.length ? command : f.entrypoint !== undefined ? null : (ic.Cmd ?? null);
+  if (!(entrypoint?.length || cmd?.length)) {
+    throw new InputError(`no command specified: the image ${imageRef} has no Cmd or Entrypoint; give a command after the image`);
+  }
+  const userEnv: string[] = [];
+  for (const file of f.envFile ?? []) userEnv.push(...readEnvFile(file));
+  for (const e of f.env ?? []) {
+    const kv = parseEnvFlag(e);
+    if (kv) userEnv.push(kv);
+  }
+  const imageEnv = ic.Env ?? [];
+  const env = mergeEnv(imageEnv.some((e) => e.startsWith('PATH=')) ? [] : [DEFAULT_PATH], imageEnv, userEnv);
+
+  if (f.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(f.hostname)) {
+    throw new InputError(`--hostname ${f.hostname}: invalid hostname (letters, digits, "." and "-", at most 63 characters)`);
+  }
+  if (f.workdir !== undefined && !isAbsolute(f.workdir)) throw new InputError(`--workdir ${f.workdir}: must be an absolute path`);
+
+  const labels: Record<string, string> = { ...(ic.Labels ?? {}) };
+  for (const l of f.label ?? []) {
+    const [k, v] = parseLabel(l);
+    labels[k] = v;
+  }
+
+  const memory = f.memory ? bytesFlag('--memory', f.memory) : 0;
+  if (memory && memory < 6 * 1024 * 1024) {
+    throw new InputError(`--memory ${f.memory}: minimum memory limit allowed is 6MB (docker's rule)`);
+  }
+  let memorySwap = 0;
+  if (f.memorySwap !== undefined && f.memorySwap !== '') {
+    memorySwap = f.memorySwap === '-1' ? -1 : bytesFlag('--memory-swap', f.memorySwap);
+    if (!memory) throw new InputError('--memory-swap: needs --memory too (it is memory plus swap)');
+    if (memorySwap !== -1 && memorySwap < memory) throw new InputError(`--memory-swap ${f.memorySwap}: must be at least --memory ${f.memory} (it is memory plus swap)`);
+  }
+  const stopTimeout = f.stopTimeout !== undefined ? intFlag('--stop-timeout', f.stopTimeout, -1) : null;
+  const network = f.network ?? 'none';
+  if (!/^(none|host|bridge|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/.test(network) || network.startsWith('container:')) {
+    throw new InputError(`--network ${network}: invalid network mode (none, host, bridge or a network name)`);
+  }
+  const portBindings: Record<string, PortBinding[]> = {};
+  for (const p of f.publish ?? []) {
+    const { key, binding } = parsePublish(p);
+    (portBindings[key] ??= []).push(binding);
+  }
+  const tmpfs: Record<string, string> = {};
+  for (const t of f.tmpfs ?? []) {
+    const [dest = '', opts = ''] = t.split(/:(.*)/s);
+    if (!isAbsolute(dest)) throw new InputError(`--tmpfs ${t}: the container path must be absolute`);
+    tmpfs[posix.normalize(dest)] = opts;
+  }
+
+  const mounts = (f.volume ?? []).map(parseVolume);
+  const seen = new Set<string>();
+  for (const m of [...mounts.map((x) => x.Destination), ...Object.keys(tmpfs)]) {
+    if (seen.has(m)) throw new InputError(`-v/--tmpfs: duplicate mount point ${m}`);
+    seen.add(m);
+  }
+  // Image VOLUMEs not covered by a -v become anonymous volumes, as in docker.
+  for (const dest of Object.keys(ic.Volumes ?? {})) {
+    const d = posix.normalize(dest);
+    if (!seen.has(d)) mounts.push({ Type: 'volume', Name: '', Source: '', Destination: d, Mode: '', RW: true, Propagation: '' });
+  }
+
+  const config: ContainerConfig = {
+    Hostname: f.hostname ?? '',
+    Domainname: '',
+    User: f.user ?? ic.User ?? '',
+    AttachStdin: !f.detach && !!f.interactive,
+    AttachStdout: !f.detach,
+    AttachStderr: !f.detach,
+    Tty: !!f.tty,
+    OpenStdin: !!f.interactive,
+    StdinOnce: !!f.interactive && !f.detach,
+    Env: f.tty && !env.some((e) => e.startsWith('TERM=')) ? [...env, 'TERM=xterm'] : env,
+    Cmd: cmd,
+    Entrypoint: entrypoint,
+    Image: imageRef,
+    WorkingDir: f.workdir ?? ic.WorkingDir ?? '',
+    Labels: labels,
+    StopSignal: f.stopSignal !== undefined ? parseStopSignal('--stop-signal', f.stopSignal) : ic.StopSignal ? parseStopSignal('image StopSignal', ic.StopSignal) : 'SIGTERM',
+    StopTimeout: stopTimeout,
+    Volumes: ic.Volumes ?? null,
+    ...(ic.ExposedPorts ? { ExposedPorts: ic.ExposedPorts } : {}),
+  };
+  const hostConfig: HostConfig = {
+    Binds: (f.volume ?? []).slice(),
+    NetworkMode: network === 'default' ? 'bridge' : network,
+    PortBindings: portBindings,
+    PublishAllPorts: !!f.publishAll,
+    AutoRemove: !!f.rm,
+    Privileged: !!f.privileged,
+    ReadonlyRootfs: !!f.readOnly,
+    CapAdd: f.capAdd ?? [],
+    CapDrop: f.capDrop ?? [],
+    SecurityOpt: (f.securityOpt ?? []).map(checkSecurityOpt),
+    Devices: (f.device ?? []).map(parseDevice),
+    Memory: memory,
+    MemorySwap: memorySwap || (memory ? memory * 2 : 0),
+    NanoCpus: f.cpus ? cpusFlag(f.cpus) : 0,
+    CpuShares: f.cpuShares ? intFlag('--cpu-shares', f.cpuShares, 0) : 0,
+    CpusetCpus: f.cpusetCpus ? checkCpuset(f.cpusetCpus) : '',
+    PidsLimit: f.pidsLimit !== undefined ? intFlag('--pids-limit', f.pidsLimit, -1) : null,
+    Ulimits: (f.ulimit ?? []).map(parseUlimit),
+    ShmSize: f.shmSize ? bytesFlag('--shm-size', f.shmSize) : 64 * 1024 * 1024,
+    Tmpfs: tmpfs,
+    Init: false,
+    IpcMode: 'private',
+    PidMode: '',
+    UTSMode: '',
+  };
+  return { config, hostConfig, mounts };
+}
+
+function checkCpuset(v: string): string {
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v)) throw new InputError(`--cpuset-cpus ${v}: invalid list of CPUs (e.g. 0-2,4)`);
+  return v;
+}
+
+/** --security-opt: seccomp=unconfined|FILE, no-new-privileges[:true|false], apparmor=…, label=… */
+function checkSecurityOpt(o: string): string {
+  const [k = '', v] = o.split(/[=:](.*)/s);
+  if (k === 'no-new-privileges') {
+    if (v !== undefined && v !== 'true' && v !== 'false') throw new InputError(`--security-opt ${o}: want no-new-privileges[=true|false]`);
+    return o;
+  }
+  if (k === 'seccomp') {
+    if (!v) throw new InputError(`--security-opt ${o}: want seccomp=unconfined or seccomp=/path/to/profile.json`);
+    return o;
+  }
+  if (k === 'apparmor' || k === 'label') {
+    if (v === 'unconfined' || v === 'disable') return o;
+    throw new InputError(`--security-opt ${o}: ${k === 'apparmor' ? 'AppArmor' : 'SELinux'} is not available on this host`);
+  }
+  throw new InputError(`--security-opt ${o}: unknown option (known: seccomp=, no-new-privileges, apparmor=, label=)`);
+}

@@ -1,0 +1,141 @@
+// A container's record: what `run`/`create` decided (docker's Config and HostConfig), and the
+// last state mydocker saw. The record is never the truth about whether a container runs —
+// status.ts derives that from the runtime and the monitor's exit file — but it keeps what
+// only mydocker knows: name, image, options, start/finish times, the exit code once cleaned up.
+//
+// On disk: <lib>/containers/<id>/container.json, written atomically under the container's lock.
+
+/** docker's container Config (the fields mydocker sets and `inspect` shows). */
+export interface ContainerConfig {
+  Hostname: string;
+  Domainname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  Tty: boolean;
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  Env: string[];
+  Cmd: string[] | null;
+  Entrypoint: string[] | null;
+  Image: string;
+  WorkingDir: string;
+  Labels: Record<string, string>;
+  StopSignal: string;
+  StopTimeout: number | null;
+  Volumes: Record<string, object> | null;
+  ExposedPorts?: Record<string, object>;
+}
+
+export interface DeviceMapping {
+  PathOnHost: string;
+  PathInContainer: string;
+  CgroupPermissions: string;
+}
+
+export interface PortBinding {
+  HostIp: string;
+  HostPort: string;
+}
+
+/** docker's HostConfig (the fields mydocker implements). */
+export interface HostConfig {
+  Binds: string[];
+  NetworkMode: string;
+  PortBindings: Record<string, PortBinding[]>;
+  PublishAllPorts: boolean;
+  AutoRemove: boolean;
+  Privileged: boolean;
+  ReadonlyRootfs: boolean;
+  CapAdd: string[];
+  CapDrop: string[];
+  SecurityOpt: string[];
+  Devices: DeviceMapping[];
+  Memory: number;
+  MemorySwap: number;
+  NanoCpus: number;
+  CpuShares: number;
+  CpusetCpus: string;
+  PidsLimit: number | null;
+  Ulimits: { Name: string; Soft: number; Hard: number }[];
+  ShmSize: number;
+  Tmpfs: Record<string, string>;
+  Init: boolean;
+  IpcMode: string;
+  PidMode: string;
+  UTSMode: string;
+}
+
+/** A mount as `inspect` shows it. Volumes are kept by name; binds by host path. */
+export interface MountPoint {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  /** Volume name (named or anonymous), for volumes. */
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+  /** A volume still to be filled from the image's content at its path (docker's copy-up), at first start. */
+  CopyUp?: boolean;
+}
+
+export interface RecordedState {
+  /** What mydocker last did: created → running → exited (or removing). Not the truth; see status.ts. */
+  Status: 'created' | 'running' | 'exited' | 'removing';
+  /** Host pid of the container's process while running (0 otherwise). */
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  OOMKilled: boolean;
+  StartedAt: string;
+  FinishedAt: string;
+  /** Whether a monitor was started for the current run (so an exit file is expected). */
+  Monitored: boolean;
+}
+
+export interface NetworkAttachment {
+  NetworkID?: string;
+  IPAddress?: string;
+  IPPrefixLen?: number;
+  Gateway?: string;
+  MacAddress?: string;
+  Aliases?: string[];
+}
+
+export interface ContainerRecord {
+  version: 1;
+  Id: string;
+  Name: string;
+  Created: string;
+  /** The image as the user named it, and what it resolved to. */
+  Image: string;
+  ImageId: string;
+  Path: string;
+  Args: string[];
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+  Mounts: MountPoint[];
+  State: RecordedState;
+  RestartCount: number;
+  /** Network attachments by network name (filled by networking). */
+  Networks: Record<string, NetworkAttachment>;
+  /** Anonymous volumes created for this container (removed by `rm -v`). */
+  AnonymousVolumes: string[];
+}
+
+export function initialState(): RecordedState {
+  return {
+    Status: 'created',
+    Pid: 0,
+    ExitCode: 0,
+    Error: '',
+    OOMKilled: false,
+    StartedAt: '0001-01-01T00:00:00Z',
+    FinishedAt: '0001-01-01T00:00:00Z',
+    Monitored: false,
+  };
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -1,0 +1,71 @@
+// A container's true state, derived each time it is asked — never trusted from the record
+// alone (the book's `ps` showed "running" forever for a container that had exited).
+//
+//   runtime says running / paused      → running / paused
+//   runtime says created               → created (a start that has not happened or failed)
+//   runtime stopped or gone:
+//     the monitor's exit file exists   → exited, with its code and time — even if nobody has
+//                                        cleaned up yet (a detached container that exited)
+//     the record says exited/created   → that
+//     else (the host rebooted, /run is gone, the monitor was killed) → exited (255), as docker
+import type { Engine } from '../engine.js';
+import type { ContainerRecord } from './record.js';
+import { readExitFile } from './monitor.js';
+import { join } from 'node:path';
+
+export type DockerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface LiveState {
+  Status: DockerStatus;
+  Running: boolean;
+  Paused: boolean;
+  Pid: number;
+  ExitCode: number;
+  StartedAt: string;
+  FinishedAt: string;
+  Error: string;
+  OOMKilled: boolean;
+}
+
+export function exitDir(engine: Engine, id: string): string {
+  return join(engine.containers.path(id), 'exit');
+}
+
+export function liveState(engine: Engine, rec: ContainerRecord): LiveState {
+  const s = rec.State;
+  const base: LiveState = {
+    Status: 'exited',
+    Running: false,
+    Paused: false,
+    Pid: 0,
+    ExitCode: s.ExitCode,
+    StartedAt: s.StartedAt,
+    FinishedAt: s.FinishedAt,
+    Error: s.Error,
+    OOMKilled: s.OOMKilled,
+  };
+  if (s.Status === 'removing') return { ...base, Status: 'removing' };
+  let rt: ReturnType<Engine['runtime']['status']> = null;
+  try {
+    rt = engine.runtime.status(rec.Id);
+  } catch {
+    rt = null; // a broken runtime state file: treat as gone
+  }
+  if (rt === 'running' || rt === 'paused') {
+    let pid = s.Pid;
+    try {
+      pid = engine.runtime.state(rec.Id).pid;
+    } catch {
+      /* keep the recorded pid */
+    }
+    return { ...base, Status: rt, Running: true, Paused: rt === 'paused', Pid: pid, ExitCode: 0, FinishedAt: s.FinishedAt };
+  }
+  if (rt === 'created' || rt === 'creating') return { ...base, Status: 'created', ExitCode: s.ExitCode };
+  if (s.Status === 'created') return { ...base, Status: 'created' };
+  if (s.Status === 'running') {
+    const exit = s.Monitored ? readExitFile(exitDir(engine, rec.Id), rec.Id) : null;
+    if (exit) return { ...base, Status: 'exited', ExitCode: exit.code, FinishedAt: exit.at.toISOString() };
+    return { ...base, Status: 'exited', ExitCode: 255, FinishedAt: s.FinishedAt };
+  }
+  return base;
+}

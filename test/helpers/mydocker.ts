@@ -1,0 +1,205 @@
+// Harness for mydocker's integration tests: a private data root per test (so nothing a user
+// has is seen or touched), the CLI run as a user runs it, podman as the behaviour control, and
+// a cleanup that removes every container and then checks the host: no mount under the root,
+// no monitor, no cgroup of its containers, no runtime state — even when the test failed.
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cleanEnv as runtimeEnv, mountsUnder, REPO, ROOTFS } from './runtime.js';
+
+export { mountsUnder, waitFor } from './runtime.js';
+
+/** The runtime's clean environment, without a MYDOCKER_ROOT that would point at a user's data. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = runtimeEnv(extra);
+  delete env.MYDOCKER_ROOT;
+  return env;
+}
+
+export const MYDOCKER = join(REPO, 'dist/mydocker.js');
+
+export interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Processes whose command line mentions `needle` (conmon of a root, a stray container). */
+export function processesWith(needle: string): string[] {
+  const out: string[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      if (cmd && cmd.includes(needle)) out.push(`${p} ${cmd}`);
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
+}
+
+/** cgroup directories (any hierarchy) named after one of `ids`. */
+export function cgroupsOf(ids: string[]): string[] {
+  if (!ids.length) return [];
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (depth > 4) return;
+    let names: string[];
+    try {
+      names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (ids.includes(n)) found.push(join(dir, n));
+      else walk(join(dir, n), depth + 1);
+    }
+  };
+  walk('/sys/fs/cgroup', 0);
+  return found;
+}
+
+export class MydockerSandbox {
+  readonly root: string;
+  readonly dir: string;
+
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'mydocker-test-md-'));
+    this.root = join(this.dir, 'root');
+  }
+
+  /** Run mydocker to completion (for verbs that do not leave a process holding our pipes). */
+  run(args: string[], opts: { input?: string; env?: Record<string, string>; timeout?: number } = {}): Result {
+    const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [MYDOCKER, '--root', this.root, ...args], {
+      encoding: 'utf8',
+      input: opts.input ?? '',
+      env: cleanEnv(opts.env),
+      timeout: opts.timeout ?? 60_000,
+    });
+    if (r.error) throw r.error;
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Run and assert success; stdout. */
+  ok(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): string {
+    const r = this.run(args, opts);
+    if (r.status !== 0) throw new Error(`mydocker ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Start mydocker in the background (a foreground run to kill, a logs -f to follow). */
+  spawn(args: string[], env: Record<string, string> = {}) {
+    return spawn(process.execPath, [MYDOCKER, '--root', this.root, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv(env) });
+  }
+
+  ids(): string[] {
+    try {
+      return readdirSync(join(this.root, 'containers')).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    } catch {
+      return [];
+    }
+  }
+
+  /** A container's live state as inspect reports it. */
+  state(ref: string): { Status: string; ExitCode: number; Running: boolean; Pid: number } {
+    return JSON.parse(this.ok(['inspect', '--format', '{{json .State}}', ref]));
+  }
+
+  /** Remove every container, then fail if anything of this root is left on the host. */
+  async cleanup(): Promise<void> {
+    const ids = this.ids();
+    const problems: string[] = [];
+    if (ids.length) {
+      const r = this.run(['rm', '-f', '-v', ...ids]);
+      if (r.status !== 0) problems.push(`rm -f: ${r.stderr.trim()}`);
+    }
+    // conmon's cleanup command may still be finishing: give processes a moment to go.
+    for (let i = 0; i < 100 && processesWith(this.root).length; i++) await new Promise((r) => setTimeout(r, 50));
+    const mounts = mountsUnder(this.dir);
+    const procs = processesWith(this.root);
+    const cgroups = cgroupsOf(ids);
+    if (mounts.length) problems.push(`mounts left: ${mounts.join(', ')}`);
+    if (procs.length) problems.push(`processes left: ${procs.join('; ')}`);
+    if (cgroups.length) problems.push(`cgroups left: ${cgroups.join(', ')}`);
+    const rtState = join(this.root, 'run', 'runtime');
+    const left = existsSync(rtState) ? readdirSync(rtState) : [];
+    if (left.length) problems.push(`runtime state left: ${left.join(', ')}`);
+    // Last resort so one failure does not poison the next tests: unmount and kill what is ours.
+    for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
+    for (const p of procs) {
+      try {
+        process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    if (!mountsUnder(this.dir).length) rmSync(this.dir, { recursive: true, force: true });
+    if (problems.length) throw new Error(`the host is not as the test found it:\n${problems.join('\n')}`);
+  }
+}
+
+/** `it(..., withMydocker(async (md) => …))`: a sandbox, always cleaned up and checked. */
+export function withMydocker(fn: (md: MydockerSandbox) => void | Promise<void>): () => Promise<void> {
+  return async () => {
+    const md = new MydockerSandbox();
+    let failure: unknown;
+    try {
+      await fn(md);
+    } catch (e) {
+      failure = e;
+    }
+    try {
+      await md.cleanup();
+    } catch (e) {
+      if (!failure) failure = e;
+    }
+    if (failure) throw failure;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// podman, the behaviour control: its own root, runroot and config under a temp dir, cgroupfs,
+// no network, the same busybox rootfs imported as "busybox".
+
+export function havePodman(): boolean {
+  return spawnSync('podman', ['--version']).status === 0;
+}
+
+export class Podman {
+  readonly dir: string;
+  private readonly base: string[];
+
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'mydocker-test-podman-'));
+    this.base = [
+      '--root', join(this.dir, 'root'),
+      '--runroot', join(this.dir, 'run'),
+      '--tmpdir', join(this.dir, 'tmp'),
+      '--cgroup-manager', 'cgroupfs',
+      '--events-backend', 'file',
+      '--storage-driver', 'overlay',
+    ];
+    const imp = spawnSync('sh', ['-c', `tar -C ${ROOTFS} -c . | podman ${this.base.join(' ')} import - busybox`], { encoding: 'utf8' });
+    if (imp.status !== 0) throw new Error(`podman import: ${imp.stderr}`);
+  }
+
+  /**
+   * podman as root sets RLIMIT_NOFILE/NPROC to values above this sandbox's hard limits (no
+   * CAP_SYS_RESOURCE here), which every runtime refuses: give it values that fit.
+   */
+  static readonly RUN_DEFAULTS = ['--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1000:1000'];
+
+  run(args: string[], input = ''): Result {
+    const r = spawnSync('podman', [...this.base, ...args], { encoding: 'utf8', input, env: cleanEnv(), timeout: 120_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  cleanup(): void {
+    this.run(['rm', '-a', '-f', '-t', '0']);
+    spawnSync('podman', [...this.base, 'system', 'reset', '-f'], { stdio: 'ignore' });
+    for (const m of mountsUnder(this.dir).reverse()) spawnSync('umount', ['-l', m]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,111 @@
+// mydocker killed with -9 at each step of run, rm and commit, and corrupt state: the next
+// command or `rm -f` finishes or undoes what was half done, nothing is left on the host
+// (withMydocker checks mounts, monitors, cgroups and runtime state), and user data survives.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { waitFor, withMydocker } from '../helpers/mydocker.js';
+
+const RUN_POINTS = ['create:name-reserved', 'create:record-written', 'create:rootfs-made', 'start:mounted', 'start:monitor-created', 'start:started'];
+
+describe('mydocker: kill -9 during run, then rm -f', () => {
+  for (const point of RUN_POINTS) {
+    for (const detach of [false, true]) {
+      it(`${point}${detach ? ' (-d)' : ''}`, withMydocker(async (md) => {
+        const host = join(md.dir, 'userdata');
+        mkdirSync(host);
+        writeFileSync(join(host, 'precious'), 'keep me');
+        const r = md.run(['run', ...(detach ? ['-d'] : []), '--name', 'victim', '-v', `${host}:/data`, 'busybox', 'sh', '-c', 'echo $$ > /data/pid; sleep 60'], {
+          env: { MYDOCKER_TEST_CRASH_AT: point },
+        });
+        assert.equal(r.status, null, `killed at ${point}: ${r.stderr}`);
+        // Whatever state it is in, it is either visible and removable, or gone.
+        const ids = md.ok(['ps', '-aq', '--no-trunc']).trim().split('\n').filter(Boolean);
+        for (const id of ids) md.ok(['rm', '-f', id]);
+        for (const id of md.ids()) md.ok(['rm', '-f', id]);
+        // The name is free again (a stale reservation is reclaimed).
+        md.ok(['run', '--rm', '--name', 'victim', 'busybox', 'true']);
+        assert.equal(readFileSync(join(host, 'precious'), 'utf8'), 'keep me', 'the bind-mounted host dir survives');
+        assert.equal(md.ok(['ps', '-aq']), '');
+      }));
+    }
+  }
+
+  it('a foreground run killed while its container runs: the container lives on, rm -f removes it', withMydocker(async (md) => {
+    const child = md.spawn(['run', '--name', 'orphan', 'busybox', 'sh', '-c', 'echo up; sleep 60']);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await waitFor(() => out.includes('up'), 15_000, 'the container to run');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    assert.equal(md.state('orphan').Status, 'running', 'docker semantics: the container does not depend on its client');
+    md.ok(['rm', '-f', 'orphan']);
+  }));
+
+  it('--rm with its client killed: the monitor removes the container when it exits', withMydocker(async (md) => {
+    const child = md.spawn(['run', '--rm', '--name', 'shortlived', 'busybox', 'sh', '-c', 'echo up; sleep 1']);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await waitFor(() => out.includes('up'), 15_000, 'the container to run');
+    child.kill('SIGKILL');
+    await waitFor(() => md.ids().length === 0, 20_000, 'the container to be removed by its monitor');
+  }));
+});
+
+describe('mydocker: kill -9 during rm and commit', () => {
+  it('rm killed after the directory left the tree: the next rm finishes the removal', withMydocker(async (md) => {
+    md.ok(['run', '-d', '--name', 'r1', 'busybox', 'sleep', '60']);
+    const r = md.run(['rm', '-f', 'r1'], { env: { MYDOCKER_TEST_CRASH_AT: 'rm:detached' } });
+    assert.equal(r.status, null);
+    md.ok(['run', '--rm', '--name', 'r2', 'busybox', 'true']); // a later removal sweeps the half-removed one
+    md.ok(['rm', '-f', 'r1']);
+    const tmp = join(md.root, 'tmp');
+    const left = (await import('node:fs')).readdirSync(tmp).filter((n) => n.startsWith('removing-'));
+    assert.deepEqual(left, []);
+  }));
+
+  it('commit killed while the container is paused: the next commit succeeds and leaves it running', withMydocker(async (md) => {
+    md.ok(['run', '-d', '--name', 'c1', 'busybox', 'sh', '-c', 'echo data > /file; sleep 60']);
+    const r = md.run(['commit', 'c1', 'snap'], { env: { MYDOCKER_TEST_CRASH_AT: 'commit:paused' } });
+    assert.equal(r.status, null);
+    assert.equal(md.state('c1').Status, 'paused');
+    md.ok(['commit', 'c1', 'snap']);
+    assert.equal(md.state('c1').Status, 'running');
+    assert.equal(md.ok(['run', '--rm', 'snap', 'cat', '/file']), 'data\n');
+  }));
+});
+
+describe('mydocker: removal never deletes through a mount', () => {
+  it('a host directory left bind-mounted inside a container dir survives rm -f', withMydocker((md) => {
+    const host = join(md.dir, 'precious-host-dir');
+    mkdirSync(host);
+    writeFileSync(join(host, 'data'), 'user data');
+    const id = md.ok(['create', '--name', 'm1', 'busybox', 'true']).trim();
+    const target = join(md.root, 'containers', id, 'upper', 'leftover');
+    mkdirSync(target);
+    assert.equal(spawnSync('mount', ['--bind', host, target]).status, 0);
+    try {
+      md.ok(['rm', '-f', 'm1']);
+    } finally {
+      spawnSync('umount', [target]);
+    }
+    assert.equal(readFileSync(join(host, 'data'), 'utf8'), 'user data');
+    assert.deepEqual(md.ids(), []);
+  }));
+});
+
+describe('mydocker: corrupt or foreign state', () => {
+  it('a corrupt container record: ps names it nowhere, inspect names the file, rm -f removes it', withMydocker((md) => {
+    const id = md.ok(['create', '--name', 'broken', 'busybox', 'true']).trim();
+    writeFileSync(join(md.root, 'containers', id, 'container.json'), '{"trunc');
+    assert.equal(md.ok(['ps', '-aq']), '');
+    const r = md.run(['inspect', id]);
+    assert.equal(r.status, 125);
+    assert.match(r.stderr, /container\.json is corrupt/);
+    md.ok(['rm', '-f', id]);
+    assert.deepEqual(md.ids(), []);
+    md.ok(['create', '--name', 'broken', 'busybox', 'true']);
+  }));
+});
