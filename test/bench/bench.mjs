@@ -797,7 +797,8 @@ try {
         '',
         'On a shared machine the absolute figures move by 10-20 % from one run to the next (runc\'s `run` is 21-31 ms here); the ratios are steadier.',
         '',
-        'Two Node start-ups are on every container\'s path, the CLI and the init (~18 ms each here before any of our code runs), and each CLI call is one more: that, not the work, is most of the gap. Where the rest goes: `MYDOCKER_RUNC_TRACE=1` makes the CLI and the init print phase timestamps, and `make bench BENCH_FLAGS=--trace` prints their medians.',
+        'The init is native (C) and needs ~5 ms from the plan to `ready`, of which most is joining the cgroup (one migration per hierarchy; the first waits for an RCU grace period, which the runtime warms up while it writes the plan); a waiting init is ~1.4 MiB. What stays is one Node start-up per CLI call: Node needs ~20 ms (more on a loaded machine) before the first line of ours runs, then loading our code from its V8 code cache, then the work — which is why `start`, `kill` and `delete` cost ~5× runc\'s few milliseconds each, and `run` and `exec` fall short of the issue\'s 1.5× target. `MYDOCKER_RUNC_TRACE=1` makes the CLI and the init print phase timestamps (or `=/file`: appended there); `make bench BENCH_FLAGS=--trace` prints their medians' + (traced.length ? ', measured in the same run:' : '.'),
+        ...(traced.length ? ['', '```', ...traced, '```'] : []),
       ].join('\n'),
     );
   }
