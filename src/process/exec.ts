@@ -30,6 +30,7 @@ import { connectConsoleSocket, receiveMasterFrom } from './console.js';
 import { abandon, launchInit, reapLauncher, type Launched, type ProcessHandle } from './launch.js';
 import { receiveFrame, sendPlan } from './native/protocol.js';
 import { planProcess } from './plan.js';
+import { trace } from '../trace.js';
 import { EXEC_JOIN_ORDER, execPlan } from './steps.js';
 
 /** The process-shaping flags of `exec` (ignored with --process, as in runc). */
@@ -103,10 +104,14 @@ export function execInContainer(store: Store, req: ExecRequest): ExecStarted {
     if (size && size.rows > 0 && size.cols > 0) plan.consoleSize = { height: size.rows, width: size.cols };
   }
   const seccomp = planSeccomp(config?.linux?.seccomp, plan.noNewPrivileges);
+  trace('exec: process planned');
 
   const opened: number[] = [];
   let launched: Launched | undefined;
   let ourConsole = -1;
+  // The new process joins the container's cgroup: have the migration lock's RCU grace period
+  // pass while we prepare (cgroup-warm.ts).
+  warmCgroupLock();
   try {
     // The container's namespaces, from its init; only those that differ from ours.
     const namespaces: { type: string; flag: number; fd: number }[] = [];
@@ -145,12 +150,13 @@ export function execInContainer(store: Store, req: ExecRequest): ExecStarted {
       setgroupsDenied,
     }, seccomp);
 
+    trace('exec: planned');
     launched = launchInit({ stdio: req.stdio ?? [0, 1, 2], preserveFds: req.preserveFds, name: 'mydocker-runc-exec' });
+    trace('exec: init spawned');
     sendPlan(launched.sync, steps);
     for (const fd of opened.splice(0)) closeSync(fd);
-    // Its join of the container's cgroup finds the migration lock warm (cgroup-warm.ts).
-    warmCgroupLock();
     awaitExec(launched);
+    trace('exec: process running');
     closeSync(launched.sync);
 
     const master = ourConsole >= 0 ? receiveMasterFrom(ourConsole) : -1;

@@ -583,11 +583,13 @@ export function execPlan(proc: ProcessPlan, entry: ExecEntry, seccomp: SeccompPl
   p.op('CONTEXT').str('fork into the container');
   p.op('FORK');
   p.op('SETSID');
+  p.op('TRACE').str('namespaces joined');
   for (const { slot, dir } of cgroupSlots) {
     ctx(`join cgroup ${dir}`);
     p.op('WRITE_SLOT').u32(slot).str('0');
     p.op('CLOSE').u32(slot);
   }
+  p.op('TRACE').str('cgroups joined');
   if (proc.terminal) {
     if (consoleSlot === undefined) throw new RuntimeError('process.terminal: no console socket to send the terminal to');
     ctx('process.terminal');

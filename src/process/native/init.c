@@ -142,7 +142,7 @@ static const char *context = "init"; /* the spec field the current steps serve *
 static char **exec_env;        /* ENV (and HOME) for EXEC */
 static size_t exec_env_len;
 static char exec_path[PATH_MAX]; /* LOOKUP's result */
-static int tracing;
+static int tracing = -1; /* the fd trace lines go to (stderr, or MYDOCKER_RUNC_TRACE=/file), -1: off */
 
 /* ---- reporting -------------------------------------------------------------------------------- */
 
@@ -231,10 +231,10 @@ static void fail_msg(int err, const char *fmt, ...) {
 }
 
 static void trace(const char *phase) {
-  if (!tracing) return;
+  if (tracing < 0) return;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  dprintf(2, "mydocker-runc trace %lld.%03ld %d init %s\n", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+  dprintf(tracing, "mydocker-runc trace %lld.%03ld %d init %s\n", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
           (ts.tv_nsec / 1000) % 1000, (int)getpid(), phase);
 }
 
@@ -1213,14 +1213,17 @@ int main(int argc, char **argv) {
   /* Our own executable (the sealed memfd) is not the container's business. */
   if (argc > 2) close(atoi(argv[2]));
   fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+  /* MYDOCKER_RUNC_TRACE=1: trace lines on stderr; =/abs/file: appended there (opened now, while
+   * the host's file is in view). */
   const char *t = getenv("MYDOCKER_RUNC_TRACE");
-  tracing = t && strcmp(t, "1") == 0;
+  if (t && strcmp(t, "1") == 0) tracing = 2;
+  else if (t && t[0] == '/') tracing = open(t, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   /* Not dumpable: a process of the container cannot ptrace us or read our /proc files while
    * we hold the host's fds (execve makes the new program dumpable again). */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   /* A hook that does not read its stdin must not kill us with SIGPIPE (reset before execve). */
   signal(SIGPIPE, SIG_IGN);
-  trace("started");
+  trace("running");
 
   uint32_t hdr[2];
   int nfds = 0;
