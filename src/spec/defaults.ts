@@ -8,8 +8,8 @@ export interface DefaultSpecOptions {
   /**
    * A config for an unprivileged user (`spec --rootless`): a user namespace mapping the
    * caller to root, no network namespace (it could not be set up), the host's /sys bound
-   * instead of a new sysfs, and no cgroup limits. Checked like any other config: this build
-   * refuses user namespaces for now, so it documents the shape more than it runs.
+   * instead of a new sysfs, and no cgroup limits: what an unprivileged user runs with
+   * `--rootless` (test/integration/rootless.test.ts).
    */
   rootless?: boolean;
   /** The caller's uid and gid for the rootless mappings (default: this process's). */
