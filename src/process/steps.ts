@@ -52,6 +52,7 @@ import { Plan } from './native/protocol.js';
 const O_WRONLY = 0o1;
 const O_DIRECTORY = 0o200000;
 const O_PATH = 0o10000000;
+const PR_SET_PDEATHSIG = 1;
 const PR_SET_DUMPABLE = 4;
 const PR_SET_KEEPCAPS = 8;
 const PR_SET_NO_NEW_PRIVS = 38;
@@ -137,6 +138,10 @@ export function createPlan(cfg: InitConfig, fds: CreateFds = {}, host: HostView 
   const userns = cfg.namespaces.some((n) => n.type === 'user');
 
   // ---- the launcher: what is only reachable from the host's view, first ------------------
+  // A runtime killed mid-create takes the launcher and, until it is ready, the container's
+  // process with it (the kernel's SIGKILL; a fork does not inherit the setting).
+  p.op('CONTEXT').str('prctl PR_SET_PDEATHSIG');
+  p.op('PRCTL').u32(PR_SET_PDEATHSIG).i64(9);
   ctx(`exec.fifo ${cfg.fifoPath}`);
   const fifo = p.newSlot();
   p.op('OPEN').u32(fifo).str(cfg.fifoPath).u32(O_PATH);
@@ -170,6 +175,7 @@ export function createPlan(cfg: InitConfig, fds: CreateFds = {}, host: HostView 
   p.op('FORK');
 
   // ---- the container's process -------------------------------------------------------------
+  p.op('PRCTL').u32(PR_SET_PDEATHSIG).i64(9);
   p.op('SETSID');
   p.op('TRACE').str('namespaces made');
   p.op('SYNC').str('namespaces');
@@ -244,6 +250,8 @@ export function createPlan(cfg: InitConfig, fds: CreateFds = {}, host: HostView 
 
   processSteps(p, cfg.process, cfg.seccomp, cfg.preserveFds, host, !!cfg.userNamespace?.setgroupsDeny);
   p.op('TRACE').str('ready');
+  // From here on the container outlives the runtime (create returns, the shim adopts it).
+  p.op('PRCTL').u32(PR_SET_PDEATHSIG).i64(0);
   p.op('REPORT').str('ready');
   p.op('CONTEXT').str('start');
   p.op('WAIT_FIFO').u32(fifo);
@@ -563,6 +571,8 @@ export const EXEC_JOIN_ORDER: [string, number][] = [
 export function execPlan(proc: ProcessPlan, entry: ExecEntry, seccomp: SeccompPlan | undefined, host: HostView = realHost): Plan {
   const p = new Plan();
   const ctx = (s: string) => p.op('CONTEXT').str(s);
+  p.op('CONTEXT').str('prctl PR_SET_PDEATHSIG');
+  p.op('PRCTL').u32(PR_SET_PDEATHSIG).i64(9);
   // cgroup.procs while the host's /sys/fs/cgroup is in view; written by the process itself.
   const cgroupSlots = entry.cgroupProcs.map((file) => {
     ctx(`join cgroup ${dirname(file)}`);
@@ -582,6 +592,7 @@ export function execPlan(proc: ProcessPlan, entry: ExecEntry, seccomp: SeccompPl
   }
   p.op('CONTEXT').str('fork into the container');
   p.op('FORK');
+  p.op('PRCTL').u32(PR_SET_PDEATHSIG).i64(9);
   p.op('SETSID');
   p.op('TRACE').str('namespaces joined');
   for (const { slot, dir } of cgroupSlots) {
@@ -596,6 +607,8 @@ export function execPlan(proc: ProcessPlan, entry: ExecEntry, seccomp: SeccompPl
     p.op('CONSOLE').u32(consoleSlot).u32(proc.consoleSize?.height ?? 0).u32(proc.consoleSize?.width ?? 0).u32(0);
   }
   processSteps(p, proc, seccomp, entry.preserveFds, host, entry.setgroupsDenied);
+  // The process outlives the runtime (exec --detach); execve would keep the setting.
+  p.op('PRCTL').u32(PR_SET_PDEATHSIG).i64(0);
   p.op('REPORT').str('exec');
   execSteps(p, proc, seccomp);
   return p;

@@ -40,6 +40,36 @@ describe('a runtime killed during create', () => {
     }
   });
 
+  it('while a createContainer hook runs in the init: the init dies with the runtime', async () => {
+    const sb = new Sandbox(OURS);
+    try {
+      const id = sb.track(uniqueId('killedcc'));
+      const marker = join(sb.dir, 'cc-hook.pid');
+      const config = baseConfig(['true']);
+      // Runs inside the container's namespaces, from the init, before pivot_root: the host's
+      // paths are still in view. It outlives nothing: the test kills it.
+      config.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `echo $$ > ${marker}; exec sleep 60`] }] };
+      const [cmd, ...pre] = OURS.argv;
+      const rt = spawn(cmd!, [...pre, '--root', sb.root, 'create', '-b', sb.bundle(config), id], { stdio: 'ignore', env: cleanEnv() });
+      const exited = new Promise((r) => rt.on('exit', r));
+      await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8').trim(), 20_000, 'the hook to start');
+      const initPid = sb.state(id).pid as number;
+      rt.kill('SIGKILL');
+      await exited;
+      // No SYNC is coming to tell the init: the kernel's parent-death signal does.
+      await waitFor(() => !existsSync(`/proc/${initPid}`) || readFileSync(`/proc/${initPid}/stat`, 'utf8').includes(') Z'), 10_000, 'the init to die');
+      try {
+        process.kill(Number(readFileSync(marker, 'utf8')), 'SIGKILL');
+      } catch {
+        /* gone with the container's PID namespace */
+      }
+      assert.equal(sb.run(['delete', '--force', id]).status, 0);
+      assert.deepEqual(leftoverCgroups(id), []);
+    } finally {
+      assert.deepEqual(sb.cleanup(), []);
+    }
+  });
+
   it('at random points: delete --force always cleans up', async () => {
     const sb = new Sandbox(OURS);
     try {
