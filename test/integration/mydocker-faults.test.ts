@@ -33,6 +33,18 @@ describe('mydocker: kill -9 during run, then rm -f', () => {
     }
   }
 
+  it('start after a run killed between create and start: the old monitor goes, the new run is clean', withMydocker(async (md) => {
+    const r = md.run(['run', '-d', '--name', 'half', 'busybox', 'sh', '-c', 'echo run; sleep 60'], { env: { MYDOCKER_TEST_CRASH_AT: 'start:monitor-created' } });
+    assert.equal(r.status, null);
+    assert.equal(md.state('half').Status, 'created');
+    md.ok(['start', 'half']);
+    assert.equal(md.state('half').Status, 'running');
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(md.state('half').Status, 'running', 'no stale exit or cleanup from the first monitor');
+    md.ok(['stop', '-t', '0', 'half']);
+    assert.equal(md.state('half').ExitCode, 137);
+  }));
+
   it('a foreground run killed while its container runs: the container lives on, rm -f removes it', withMydocker(async (md) => {
     const child = md.spawn(['run', '--name', 'orphan', 'busybox', 'sh', '-c', 'echo up; sleep 60']);
     let out = '';

@@ -165,7 +165,10 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     const live = liveState(engine, rec);
     if (live.Running) throw new ConflictError(`container ${rec.Name} is already running`);
     if (live.Status === 'removing') throw new ConflictError(`container ${rec.Name} is being removed`);
-    // What a previous run left (a crash between exit and cleanup): the runtime's state, mounts.
+    // What a previous run left (a crash between exit and cleanup): the runtime's state, mounts —
+    // and a monitor still holding a container that never started (mydocker killed between
+    // create and start): it goes first, or its exit file and cleanup would land on this run.
+    if (live.Status === 'created' && engine.runtime.status(id) !== null) stopMonitor(engine, id);
     finishPreviousRun(engine, rec);
     const cdir = engine.containers.path(id);
     const image = engine.findImage(rec.ImageId);
@@ -443,6 +446,19 @@ async function waitExitFile(engine: Engine, rec: ContainerRecord, timeoutMs: num
   }
 }
 
+/** SIGKILL the container's conmon (if it is alive and ours) and wait for it to go. */
+function stopMonitor(engine: Engine, id: string): void {
+  if (!monitorAlive(engine, id)) return;
+  const pid = monitorPid(join(engine.containers.path(id), 'conmon.pid'));
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  const sab = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 200 && monitorAlive(engine, id); i++) Atomics.wait(sab, 0, 0, 5);
+}
+
 function monitorAlive(engine: Engine, id: string): boolean {
   const pid = monitorPid(join(engine.containers.path(id), 'conmon.pid'));
   if (!pid) return false;
@@ -611,13 +627,7 @@ function removeContainerFiles(engine: Engine, id: string, name: string | null, k
   } catch (e) {
     throw new MydockerError(`remove ${id}: the runtime could not delete it: ${(e as Error).message}`);
   }
-  if (killMonitor && monitorAlive(engine, id)) {
-    try {
-      process.kill(monitorPid(join(engine.containers.path(id), 'conmon.pid')), 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
+  if (killMonitor) stopMonitor(engine, id);
   const dir = engine.containers.path(id);
   unmountRootfs(dir);
   let trash: string | null = null;
