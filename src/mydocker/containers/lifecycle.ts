@@ -14,6 +14,7 @@ import { crashPoint } from '../crash.js';
 import { removeTree } from '../fs/remove.js';
 import type { Image } from '../images/types.js';
 import { hostHostnameText, hostsText, readHost, resolvConfText, writeInPlace } from './etc-files.js';
+import { joined, networksAtCreate, prepareStart, releaseNetworks } from '../network/container.js';
 import { monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
 import { containerSpec, type RunFlags } from './options.js';
 import { initialState, type ContainerRecord, type MountPoint } from './record.js';
@@ -35,13 +36,8 @@ export interface CreateResult {
  */
 export async function createContainer(engine: Engine, imageRef: string, image: Image, command: string[], flags: RunFlags): Promise<CreateResult> {
   const spec = containerSpec(imageRef, image, command, flags);
-  const warnings: string[] = [];
-  if (spec.hostConfig.NetworkMode !== 'none' && spec.hostConfig.NetworkMode !== 'host') {
-    throw new InputError(`--network ${spec.hostConfig.NetworkMode}: bridge networks are not available yet (use none or host)`);
-  }
-  if (Object.keys(spec.hostConfig.PortBindings).length || spec.hostConfig.PublishAllPorts) {
-    throw new InputError(`-p/--publish: publishing ports needs a bridge network, which is not available yet`);
-  }
+  // Checked (and the default network made, on first need) before anything of the container exists.
+  const { networks, warnings } = networksAtCreate(engine, spec.hostConfig, flags);
   const id = newId();
   let name: string;
   if (flags.name !== undefined) {
@@ -75,7 +71,7 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
       Mounts: [],
       State: initialState(),
       RestartCount: 0,
-      Networks: {},
+      Networks: networks,
       AnonymousVolumes: [],
     };
     const args = processArgs(rec);
@@ -96,7 +92,7 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
   } catch (e) {
     // Nothing of a half-made container is kept: it was never visible to anyone but us.
     try {
-      removeContainerFiles(engine, id, name, true);
+      removeContainerFiles(engine, id, name, true, undefined);
     } catch {
       /* the error that brought us here is the one to report */
     }
@@ -149,20 +145,29 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
       resolvConf: join(cdir, 'resolv.conf'),
     };
     const hostNet = rec.HostConfig.NetworkMode === 'host';
-    writeInPlace(files.hostname, `${rec.Config.Hostname}\n`);
-    writeInPlace(files.hosts, hostNet ? readHost('/etc/hosts') : hostsText([]));
-    writeInPlace(files.resolvConf, resolvConfText(hostNet));
+    // Its addresses and host ports, before it exists: /etc/hosts can name them.
+    const net = await prepareStart(engine, rec);
+    trace('mydocker: network prepared');
+    crashPoint('start:network-allocated');
+    try {
+      writeInPlace(files.hostname, `${rec.Config.Hostname}\n`);
+      writeInPlace(files.hosts, hostNet ? readHost('/etc/hosts') : (net?.hosts ?? hostsText([])));
+      writeInPlace(files.resolvConf, resolvConfText(hostNet));
 
-    const user = resolveUser(dirs.merged, rec.Config.User || '');
-    if (rec.Config.WorkingDir) ensureWorkdir(dirs.merged, rec.Config.WorkingDir, user.uid, user.gid);
-    const mounts: ResolvedMount[] = rec.Mounts.map((m) => {
-      if (m.Type === 'bind') ensureBindSource(m);
-      return { source: m.Source, destination: m.Destination, rw: m.RW, propagation: m.Propagation };
-    });
-    const devices = rec.HostConfig.Devices.map((d) => ({ device: statDevice(d.PathOnHost), containerPath: d.PathInContainer, permissions: d.CgroupPermissions }));
-    const spec = buildSpec(rec, { rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices });
-    if (rec.Config.Tty && opts.consoleSize) spec.process!.consoleSize = opts.consoleSize;
-    writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
+      const user = resolveUser(dirs.merged, rec.Config.User || '');
+      if (rec.Config.WorkingDir) ensureWorkdir(dirs.merged, rec.Config.WorkingDir, user.uid, user.gid);
+      const mounts: ResolvedMount[] = rec.Mounts.map((m) => {
+        if (m.Type === 'bind') ensureBindSource(m);
+        return { source: m.Source, destination: m.Destination, rw: m.RW, propagation: m.Propagation };
+      });
+      const devices = rec.HostConfig.Devices.map((d) => ({ device: statDevice(d.PathOnHost), containerPath: d.PathInContainer, permissions: d.CgroupPermissions }));
+      const spec = buildSpec(rec, { rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices, hooks: net?.hooks, annotations: net?.annotations });
+      if (rec.Config.Tty && opts.consoleSize) spec.process!.consoleSize = opts.consoleSize;
+      writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
+    } catch (e) {
+      if (net) releaseNetworks(engine, id, rec);
+      throw e;
+    }
 
     rmSync(join(exitDir(engine, id), id), { force: true });
     rmSync(join(exitDir(engine, id), CLEANED), { force: true });
@@ -201,6 +206,7 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
       crashPoint('start:monitor-created');
       opts.beforeStart?.(monitor);
       engine.runtime.start(id);
+      if (net) joined(engine, rec);
       crashPoint('start:started');
       trace('mydocker: started');
     } catch (e) {
@@ -232,6 +238,11 @@ function failStart(engine: Engine, rec: ContainerRecord, message: string): void 
     engine.runtime.delete(rec.Id, true);
   } catch {
     /* nothing was created */
+  }
+  try {
+    releaseContainerNetworks(engine, rec.Id, rec);
+  } catch {
+    /* rm retries */
   }
   try {
     unmountRootfs(engine.containers.path(rec.Id));
@@ -300,7 +311,18 @@ function finishPreviousRun(engine: Engine, rec: ContainerRecord): void {
   } catch (e) {
     throw new MydockerError(`container ${rec.Name}: release its previous run: ${(e as Error).message}`);
   }
+  releaseContainerNetworks(engine, rec.Id, rec);
   unmountRootfs(engine.containers.path(rec.Id));
+}
+
+/**
+ * What networking a container still holds once its runtime state is deleted (the poststop DEL
+ * normally leaves nothing): see network/container.ts releaseNetworks. A container that never
+ * joined a network (none, host, an old record) costs nothing here.
+ */
+function releaseContainerNetworks(engine: Engine, id: string, rec: ContainerRecord | null | undefined): void {
+  if (rec === undefined || (rec && !Object.keys(rec.Networks ?? {}).length)) return;
+  releaseNetworks(engine, id, rec);
 }
 
 const ATTACH_LOCK = 'attach.lock';
@@ -541,7 +563,7 @@ export async function removeContainer(engine: Engine, id: string, opts: RemoveOp
     if (!rec) {
       // A record that cannot be read (corrupt, or a create killed before writing it): remove
       // what can be found by id.
-      removeContainerFiles(engine, id, null, true);
+      removeContainerFiles(engine, id, null, true, null);
       return;
     }
     removeLocked(engine, rec, opts.volumes ?? false);
@@ -557,7 +579,7 @@ function removeLocked(engine: Engine, rec: ContainerRecord, volumes: boolean): v
   } catch {
     /* the directory may be half gone already */
   }
-  removeContainerFiles(engine, rec.Id, rec.Name, false);
+  removeContainerFiles(engine, rec.Id, rec.Name, false, rec);
   if (volumes) {
     for (const v of rec.AnonymousVolumes) {
       try {
@@ -577,13 +599,15 @@ export function volumeUsers(engine: Engine, name: string, except = ''): string[]
     .map((c) => c.Id);
 }
 
-/** Runtime state, monitor, mounts, directory and name of a container; whatever exists. */
-function removeContainerFiles(engine: Engine, id: string, name: string | null, killMonitor: boolean): void {
+/** Runtime state, monitor, networks, mounts, directory and name of a container; whatever exists. */
+/** `rec`: null when it cannot be read (every network is searched), undefined when it never started. */
+function removeContainerFiles(engine: Engine, id: string, name: string | null, killMonitor: boolean, rec: ContainerRecord | null | undefined): void {
   try {
     if (engine.runtime.status(id) !== null) engine.runtime.delete(id, true);
   } catch (e) {
     throw new MydockerError(`remove ${id}: the runtime could not delete it: ${(e as Error).message}`);
   }
+  releaseContainerNetworks(engine, id, rec);
   if (killMonitor && monitorAlive(engine, id)) {
     try {
       process.kill(monitorPid(join(engine.containers.path(id), 'conmon.pid')), 'SIGKILL');
