@@ -126,6 +126,9 @@ export class MydockerSandbox {
     const rtState = join(this.root, 'run', 'runtime');
     const left = existsSync(rtState) ? readdirSync(rtState) : [];
     if (left.length) problems.push(`runtime state left: ${left.join(', ')}`);
+    problems.push(...networkLeaks(this.root));
+    // The root's bridges (its networks, the default one included) go with it.
+    dropRootNetworks(this.root);
     // Last resort so one failure does not poison the next tests: unmount and kill what is ours.
     for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
     for (const p of procs) {
@@ -138,6 +141,99 @@ export class MydockerSandbox {
     if (!mountsUnder(this.dir).length) rmSync(this.dir, { recursive: true, force: true });
     if (problems.length) throw new Error(`the host is not as the test found it:\n${problems.join('\n')}`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Networks of a root: what its containers may have left on the host. Everything is found from
+// the root's own files (its conflists name its bridges and subnets, which no other root can
+// share), never by "the host must be unchanged": other developers test here at the same time.
+
+export interface RootNetwork {
+  name: string;
+  bridge: string;
+  subnet: string;
+}
+
+export function rootNetworks(root: string): RootNetwork[] {
+  const dir = join(root, 'networks');
+  if (!existsSync(dir)) return [];
+  const out: RootNetwork[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.conflist')) continue;
+    try {
+      const c = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      out.push({ name: c.name, bridge: c.plugins[0].bridge, subnet: c.plugins[0].ipam.subnet });
+    } catch {
+      /* a file a test damaged on purpose */
+    }
+  }
+  return out;
+}
+
+const ipNum = (s: string) => s.split('.').reduce((a, b) => a * 256 + Number(b), 0);
+export function inSubnet(ip: string, cidr: string): boolean {
+  const [net, len] = cidr.split('/');
+  const size = 2 ** (32 - Number(len));
+  const base = Math.floor(ipNum(net!) / size) * size;
+  return ipNum(ip) >= base && ipNum(ip) < base + size;
+}
+
+/** mydocker's firewall lines (rules, chains) that mention an address of one of `subnets`. */
+export function firewallLinesIn(subnets: string[]): string[] {
+  if (!subnets.length) return [];
+  const save = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout ?? '';
+  return save
+    .split('\n')
+    .filter((l) => /mydocker:|MYDOCKER-/.test(l))
+    .filter((l) => (l.match(/\d+\.\d+\.\d+\.\d+/g) ?? []).some((ip) => subnets.some((s) => inSubnet(ip, s))));
+}
+
+/** Files under `dir` whose name matches `re` (recursive, relative paths). */
+function filesMatching(dir: string, re: RegExp, rel = ''): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...filesMatching(join(dir, e.name), re, r));
+    else if (re.test(e.name)) out.push(r);
+  }
+  return out;
+}
+
+/**
+ * What a root's containers left of networking once they are all removed: veths on its bridges,
+ * firewall rules for its subnets, addresses still allocated, host ports still registered,
+ * attachment records, the hook's per-container state.
+ */
+export function networkLeaks(root: string): string[] {
+  const nets = rootNetworks(root);
+  const problems: string[] = [];
+  for (const n of nets) {
+    let ports: string[] = [];
+    try {
+      ports = readdirSync(`/sys/class/net/${n.bridge}/brif`);
+    } catch {
+      /* no bridge */
+    }
+    if (ports.length) problems.push(`veths left on ${n.bridge} (${n.name}): ${ports.join(', ')}`);
+  }
+  const rules = firewallLinesIn(nets.map((n) => n.subnet));
+  if (rules.length) problems.push(`firewall rules left: ${rules.join(' | ')}`);
+  const st = join(root, 'run', 'networks');
+  const allocated = filesMatching(join(st, 'ipam'), /^\d+\.\d+\.\d+\.\d+$/);
+  if (allocated.length) problems.push(`addresses still allocated: ${allocated.join(', ')}`);
+  const ports = filesMatching(join(st, 'cni', 'ports'), /./);
+  if (ports.length) problems.push(`host ports still registered: ${ports.join(', ')}`);
+  const records = filesMatching(join(st, 'cni', 'attachments'), /\.json$/);
+  if (records.length) problems.push(`attachment records left: ${records.join(', ')}`);
+  const hook = existsSync(join(st, 'containers')) ? readdirSync(join(st, 'containers')) : [];
+  if (hook.length) problems.push(`hook state left: ${hook.join(', ')}`);
+  return problems;
+}
+
+/** Delete the bridges of a root's networks (the root is going away). */
+export function dropRootNetworks(root: string): void {
+  for (const n of rootNetworks(root)) spawnSync('ip', ['link', 'del', n.bridge], { stdio: 'ignore' });
 }
 
 /** `it(..., withMydocker(async (md) => …))`: a sandbox, always cleaned up and checked. */

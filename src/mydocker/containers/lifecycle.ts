@@ -15,6 +15,7 @@ import { removeTree } from '../fs/remove.js';
 import type { Image } from '../images/types.js';
 import { hostHostnameText, hostsText, readHost, resolvConfText, writeInPlace } from './etc-files.js';
 import { joined, networksAtCreate, prepareStart, releaseNetworks } from '../network/container.js';
+import { closeAll } from '../network/ports.js';
 import { monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
 import { containerSpec, type RunFlags } from './options.js';
 import { initialState, type ContainerRecord, type MountPoint } from './record.js';
@@ -146,7 +147,7 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     };
     const hostNet = rec.HostConfig.NetworkMode === 'host';
     // Its addresses and host ports, before it exists: /etc/hosts can name them.
-    const net = await prepareStart(engine, rec);
+    const net = prepareStart(engine, rec);
     trace('mydocker: network prepared');
     crashPoint('start:network-allocated');
     try {
@@ -165,7 +166,10 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
       if (rec.Config.Tty && opts.consoleSize) spec.process!.consoleSize = opts.consoleSize;
       writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
     } catch (e) {
-      if (net) releaseNetworks(engine, id, rec);
+      if (net) {
+        closeAll(net.portFds);
+        releaseNetworks(engine, id, rec);
+      }
       throw e;
     }
 
@@ -196,10 +200,14 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
         exitCommand: exitCommand(engine, id),
         env: engine.monitorEnv(),
         cwd: cdir,
+        extraFds: net?.portFds,
       });
     } catch (e) {
       failStart(engine, rec, (e as Error).message);
       throw commandError(e as Error);
+    } finally {
+      // conmon holds the published ports now (or nobody does: the start failed).
+      if (net) closeAll(net.portFds);
     }
     try {
       trace('mydocker: monitor reports the container created');

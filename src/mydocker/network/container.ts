@@ -26,7 +26,7 @@ import type { Engine } from '../engine.js';
 import { DEFAULT_NETWORK, type NetworkInfo } from './config.js';
 import { type Endpoint, endpoints } from './endpoints.js';
 import { attachedMembers, hostsFor, refreshHosts, userNetworksOf } from './hosts.js';
-import { networkSettingsPorts, portSpec, resolvePorts, wantedPorts } from './ports.js';
+import { closeAll, holdPorts, networkSettingsPorts, portSpec, wantedPorts } from './ports.js';
 import type { NetworkStore } from './store.js';
 
 export const isModeWithoutNetworks = (mode: string) => mode === 'host' || mode === 'none';
@@ -86,6 +86,8 @@ export interface StartNetworking {
   hooks: Hooks;
   /** The container's /etc/hosts. */
   hosts: string;
+  /** Sockets holding the published host ports: hand them to the monitor, then close them. */
+  portFds: number[];
 }
 
 /** The mydocker-cni-hook entries of a bundle: node runs the hook script (no PATH needed). */
@@ -111,13 +113,14 @@ function hookSpec(store: NetworkStore): NetworkSpec {
  * and the container's /etc/hosts. Null when the container has no network to join. On failure
  * nothing stays allocated.
  */
-export async function prepareStart(engine: Engine, rec: ContainerRecord): Promise<StartNetworking | null> {
+export function prepareStart(engine: Engine, rec: ContainerRecord): StartNetworking | null {
   if (isModeWithoutNetworks(rec.HostConfig.NetworkMode)) return null;
   const entries = Object.entries(rec.Networks);
   if (!entries.length) return null;
   const store = engine.networks;
   const plan: Array<{ net: NetworkInfo; ifname: string; ip: string }> = [];
   let ports: PortMapping[] = [];
+  let portFds: number[] = [];
   try {
     for (const [i, [name, att]] of entries.entries()) {
       const net = networkNamed(store, name);
@@ -132,7 +135,7 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord): Promis
       }
       plan.push({ net, ifname, ip });
     }
-    ports = await resolvePorts(wantedPorts(rec.Config, rec.HostConfig), store.dirs.plugin, rec.Name);
+    ({ mappings: ports, fds: portFds } = holdPorts(wantedPorts(rec.Config, rec.HostConfig), store.dirs.plugin, rec.Name));
   } catch (e) {
     for (const p of plan) release(store.ipamOf(p.net), rec.Id, p.ifname);
     throw e;
@@ -145,9 +148,15 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord): Promis
     [ANNOTATIONS.path]: cniPath().join(':'),
   };
   const self = { rec, endpoints: plan.map((p) => ({ network: p.net.name, ip: p.ip })) };
-  const user = userNetworksOf(engine, plan.map((p) => p.net.name));
-  const hosts = hostsFor(self, user.size ? attachedMembers(engine) : [], user);
-  return { annotations, hooks: hookEntries(), hosts };
+  try {
+    const user = userNetworksOf(engine, plan.map((p) => p.net.name));
+    const hosts = hostsFor(self, user.size ? attachedMembers(engine) : [], user);
+    return { annotations, hooks: hookEntries(), hosts, portFds };
+  } catch (e) {
+    closeAll(portFds);
+    for (const p of plan) release(store.ipamOf(p.net), rec.Id, p.ifname);
+    throw e;
+  }
 }
 
 /** After the start: the neighbours on user-defined networks learn the container's name. */

@@ -1,14 +1,14 @@
 // Published ports: docker's -p/-P as concrete mappings for a start (a random free host port
-// where none was given), the checks that make a taken host port an error before anything is
-// attached, and docker's ways of showing them (ps PORTS, `port`, inspect's NetworkSettings.Ports).
-import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// where none was given), held on the host before anything is attached (a taken host port is
+// an error, and a port stays taken while its container runs), and docker's ways of showing
+// them (ps PORTS, `port`, inspect's NetworkSettings.Ports).
+import { closeSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KernelError } from '../../kernel/ffi.js';
+import { holdInetPort } from '../../kernel/socket.js';
 import type { PortMapping } from '../../network/bridge/ports.js';
 import { ConflictError, InputError, MydockerError } from '../errors.js';
 import type { ContainerConfig, HostConfig, PortBinding } from '../containers/record.js';
-
-const require = createRequire(import.meta.url);
 
 /** "80/tcp" → [80, 'tcp'] (a published or exposed port's key). */
 export function parsePortKey(key: string): { port: number; proto: 'tcp' | 'udp' } {
@@ -64,30 +64,17 @@ function registered(pluginStateDir: string): Array<{ m: PortMapping; owner: stri
   return out;
 }
 
-/** Can a host process bind the port? (null: yes; else the errno, EADDRINUSE for a listener). */
-function bindProbe(m: Pick<PortMapping, 'protocol' | 'hostPort' | 'hostIP'>): Promise<string | null> {
-  const host = m.hostIP || '0.0.0.0';
-  // Loaded on first use (only a start that publishes ports needs sockets); require, since
-  // mydocker's bundle runs from a code cache where import() of a builtin is not available.
-  const { createSocket } = require('node:dgram') as typeof import('node:dgram');
-  const { createServer } = require('node:net') as typeof import('node:net');
-  return new Promise((resolve) => {
-    if (m.protocol === 'udp') {
-      const s = createSocket({ type: 'udp4', reuseAddr: false });
-      s.once('error', (e: NodeJS.ErrnoException) => {
-        s.close();
-        resolve(e.code ?? 'error');
-      });
-      s.bind({ port: m.hostPort, address: host, exclusive: true }, () => s.close(() => resolve(null)));
-      return;
-    }
-    const srv = createServer();
-    srv.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-    srv.listen({ port: m.hostPort, host, exclusive: true }, () => srv.close(() => resolve(null)));
-  });
-}
-
 const ERRNO_TEXT: Record<string, string> = { EADDRINUSE: 'address already in use', EADDRNOTAVAIL: 'cannot assign requested address', EACCES: 'permission denied' };
+
+/** Hold the port (a bound socket, listening for TCP); the fd, or the errno name when it is taken. */
+function hold(m: Pick<PortMapping, 'protocol' | 'hostPort' | 'hostIP'>): number | string {
+  try {
+    return holdInetPort(m.protocol, m.hostIP || '0.0.0.0', m.hostPort);
+  } catch (e) {
+    if (e instanceof KernelError) return e.code;
+    throw e;
+  }
+}
 
 function ephemeralRange(): [number, number] {
   try {
@@ -99,44 +86,74 @@ function ephemeralRange(): [number, number] {
   return [32768, 60999];
 }
 
+export interface HeldPorts {
+  mappings: PortMapping[];
+  /**
+   * One socket per mapping, bound to its host port: the monitor (conmon) keeps them for the
+   * container's life, so no host process can take a published port (docker's proxy and
+   * podman hold them the same way). Close-on-exec; the caller closes its copies.
+   */
+  fds: number[];
+}
+
+export function closeAll(fds: number[]): void {
+  for (const fd of fds) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* closed */
+    }
+  }
+}
+
 /**
  * The mappings of a start: `wanted` with every host port 0 replaced by a free one of the
- * ephemeral range (as docker), each checked against what this root's containers hold and
- * against a bind on the host (a process listening there). `containerName` names the
- * container in errors. Throws ConflictError with docker's words.
+ * ephemeral range (as docker), each checked against what this root's containers have mapped
+ * and held on the host (which fails for a port another process — another root's container, a
+ * host server — holds). `containerName` names the container in errors (docker's words).
  */
-export async function resolvePorts(wanted: PortMapping[], pluginStateDir: string, containerName: string): Promise<PortMapping[]> {
+export function holdPorts(wanted: PortMapping[], pluginStateDir: string, containerName: string): HeldPorts {
   const held = registered(pluginStateDir);
-  const out: PortMapping[] = [];
-  const taken = (m: Pick<PortMapping, 'protocol' | 'hostPort' | 'hostIP'>) => held.some((h) => same(h.m, m)) || out.some((o) => same(o, m));
-  for (const w of wanted) {
-    if (w.hostPort) {
-      const mine = out.find((o) => same(o, w));
-      const other = held.find((h) => same(h.m, w));
-      if (mine || other) {
-        throw new ConflictError(`driver failed programming external connectivity on endpoint ${containerName}: Bind for ${w.hostIP || '0.0.0.0'}:${w.hostPort} failed: port is already allocated${other?.owner ? ` (by container ${other.owner.slice(0, 12)})` : ''}`);
+  const out: HeldPorts = { mappings: [], fds: [] };
+  const taken = (m: Pick<PortMapping, 'protocol' | 'hostPort' | 'hostIP'>) => held.some((h) => same(h.m, m)) || out.mappings.some((o) => same(o, m));
+  const endpoint = `driver failed programming external connectivity on endpoint ${containerName}`;
+  try {
+    for (const w of wanted) {
+      if (w.hostPort) {
+        const other = held.find((h) => same(h.m, w));
+        if (other || out.mappings.some((o) => same(o, w))) {
+          throw new ConflictError(`${endpoint}: Bind for ${w.hostIP || '0.0.0.0'}:${w.hostPort} failed: port is already allocated${other?.owner ? ` (by container ${other.owner.slice(0, 12)})` : ''}`);
+        }
+        const fd = hold(w);
+        if (typeof fd === 'string') {
+          throw new ConflictError(`${endpoint}: Error starting userland proxy: listen ${w.protocol}4 ${w.hostIP || '0.0.0.0'}:${w.hostPort}: bind: ${ERRNO_TEXT[fd] ?? fd}`);
+        }
+        out.mappings.push(w);
+        out.fds.push(fd);
+        continue;
       }
-      const err = await bindProbe(w);
-      if (err) {
-        throw new ConflictError(
-          `driver failed programming external connectivity on endpoint ${containerName}: Error starting userland proxy: listen ${w.protocol}4 ${w.hostIP || '0.0.0.0'}:${w.hostPort}: bind: ${ERRNO_TEXT[err] ?? err}`,
-        );
-      }
-      out.push(w);
-      continue;
+      const [lo, hi] = ephemeralRange();
+      const tryPort = (p: number): boolean => {
+        const m = { ...w, hostPort: p };
+        if (taken(m)) return false;
+        const fd = hold(m);
+        if (typeof fd === 'string') {
+          if (fd === 'EADDRINUSE') return false;
+          throw new ConflictError(`${endpoint}: listen ${w.protocol}4 ${w.hostIP || '0.0.0.0'}:${p}: bind: ${ERRNO_TEXT[fd] ?? fd}`);
+        }
+        out.mappings.push(m);
+        out.fds.push(fd);
+        return true;
+      };
+      // Random probes first (starts in parallel rarely pick the same), then a sweep.
+      let found = false;
+      for (let i = 0; i < 64 && !found; i++) found = tryPort(lo + Math.floor(Math.random() * (hi - lo + 1)));
+      for (let p = lo; p <= hi && !found; p++) found = tryPort(p);
+      if (!found) throw new MydockerError(`-p ${w.containerPort}/${w.protocol}: no free host port in ${lo}-${hi}`);
     }
-    const [lo, hi] = ephemeralRange();
-    let found = 0;
-    // Random probes first (parallel starts rarely pick the same), then a sweep.
-    for (let i = 0; i < 64 && !found; i++) {
-      const p = lo + Math.floor(Math.random() * (hi - lo + 1));
-      if (!taken({ ...w, hostPort: p }) && (await bindProbe({ ...w, hostPort: p })) === null) found = p;
-    }
-    for (let p = lo; p <= hi && !found; p++) {
-      if (!taken({ ...w, hostPort: p }) && (await bindProbe({ ...w, hostPort: p })) === null) found = p;
-    }
-    if (!found) throw new MydockerError(`-p ${w.containerPort}/${w.protocol}: no free host port in ${lo}-${hi}`);
-    out.push({ ...w, hostPort: found });
+  } catch (e) {
+    closeAll(out.fds);
+    throw e;
   }
   return out;
 }
