@@ -3,7 +3,7 @@
 // a cleanup that removes every container and then checks the host: no mount under the root,
 // no monitor, no cgroup of its containers, no runtime state — even when the test failed.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanEnv as runtimeEnv, mountsUnder, REPO, ROOTFS } from './runtime.js';
@@ -265,10 +265,20 @@ export function havePodman(): boolean {
 
 export class Podman {
   readonly dir: string;
+  /** podman's network configs: its own, never /etc/cni/net.d (which podman's CNI backend uses whatever --root says). */
+  readonly netConfDir: string;
   private readonly base: string[];
+  private readonly prefix: string[];
 
-  constructor() {
+  /**
+   * `netns`: run podman (and so its conmon, its runtime and its CNI plugins, with their
+   * bridges and port-map chains) inside that network namespace, so nothing of its networking
+   * can reach or outlive the host's.
+   */
+  constructor(opts: { netns?: string } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'mydocker-test-podman-'));
+    this.netConfDir = join(this.dir, 'net.d');
+    mkdirSync(this.netConfDir);
     this.base = [
       '--root', join(this.dir, 'root'),
       '--runroot', join(this.dir, 'run'),
@@ -276,9 +286,24 @@ export class Podman {
       '--cgroup-manager', 'cgroupfs',
       '--events-backend', 'file',
       '--storage-driver', 'overlay',
+      '--network-config-dir', this.netConfDir,
     ];
+    this.prefix = opts.netns ? ['nsenter', `--net=${opts.netns}`, '--', 'podman'] : ['podman'];
     const imp = spawnSync('sh', ['-c', `tar -C ${ROOTFS} -c . | podman ${this.base.join(' ')} import - busybox`], { encoding: 'utf8' });
     if (imp.status !== 0) throw new Error(`podman import: ${imp.stderr}`);
+  }
+
+  /** A CNI network for podman: the reference bridge + host-local (its data in our dir) + portmap. */
+  addNetwork(name: string, bridge: string, subnet: string): void {
+    const conf = {
+      cniVersion: '0.4.0',
+      name,
+      plugins: [
+        { type: 'bridge', bridge, isGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet }]], dataDir: join(this.dir, 'ipam') } },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    };
+    writeFileSync(join(this.netConfDir, `${name}.conflist`), JSON.stringify(conf));
   }
 
   /**
@@ -288,13 +313,15 @@ export class Podman {
   static readonly RUN_DEFAULTS = ['--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1000:1000'];
 
   run(args: string[], input = ''): Result {
-    const r = spawnSync('podman', [...this.base, ...args], { encoding: 'utf8', input, env: cleanEnv(), timeout: 120_000 });
+    const [cmd, ...pre] = this.prefix;
+    const r = spawnSync(cmd!, [...pre, ...this.base, ...args], { encoding: 'utf8', input, env: cleanEnv(), timeout: 120_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
   cleanup(): void {
     this.run(['rm', '-a', '-f', '-t', '0']);
-    spawnSync('podman', [...this.base, 'system', 'reset', '-f'], { stdio: 'ignore' });
+    const [cmd, ...pre] = this.prefix;
+    spawnSync(cmd!, [...pre, ...this.base, 'system', 'reset', '-f'], { stdio: 'ignore' });
     for (const m of mountsUnder(this.dir).reverse()) spawnSync('umount', ['-l', m]);
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -52,6 +52,8 @@ function checkFixedIp(net: NetworkInfo, ip: string, flag: string): string {
     throw new InputError((e as Error).message);
   }
   if (!contains(parseCidr(net.subnet, 'subnet'), n)) throw new InputError(`${flag} ${ip}: not in network ${net.name}'s subnet ${net.subnet}`);
+  // mydocker-ipam hands out fixed addresses from the same range as the others (host-local's rule).
+  if (net.ipRange && !contains(parseCidr(net.ipRange, 'ipRange'), n)) throw new InputError(`${flag} ${ip}: not in network ${net.name}'s --ip-range ${net.ipRange}`);
   return ip;
 }
 
