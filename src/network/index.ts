@@ -19,7 +19,7 @@ import { parseIpamConfig, type IpamConfig } from './ipam/config.js';
 export { allocate, allocations, dropNetwork, release, type Allocation, type Held } from './ipam/allocator.js';
 export { parseIpamConfig, type IpamConfig } from './ipam/config.js';
 export { loadNetworkList, parseNetworkList, type NetworkList, DEFAULT_CONF_DIR } from './cni/chain.js';
-export { attach, detach, detachOne, check, readNetworkState, type NetworkState, type AttachmentState } from './hook/glue.js';
+export { attach, detach, detachKnown, detachOne, check, readNetworkState, type NetworkState, type AttachmentState } from './hook/glue.js';
 export { parseAnnotations, ANNOTATIONS, DEFAULT_HOOK_STATE_DIR, type NetworkSpec, type AttachmentSpec } from './hook/annotations.js';
 export { parsePortSpec, describe as describePort, type PortMapping } from './bridge/ports.js';
 export { CniError, ErrCode } from './cni/types.js';

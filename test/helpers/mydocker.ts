@@ -6,6 +6,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deleteFromSave } from '../../src/network/bridge/firewall.js';
 import { cleanEnv as runtimeEnv, mountsUnder, REPO, ROOTFS } from './runtime.js';
 
 export { mountsUnder, waitFor } from './runtime.js';
@@ -231,9 +232,23 @@ export function networkLeaks(root: string): string[] {
   return problems;
 }
 
-/** Delete the bridges of a root's networks (the root is going away). */
+/**
+ * Delete what is left of a root's networks (the root is going away): firewall rules a failed
+ * test left for its subnets (by their attachment tags, as the plugin's own DEL finds them),
+ * then its bridges.
+ */
 export function dropRootNetworks(root: string): void {
-  for (const n of rootNetworks(root)) spawnSync('ip', ['link', 'del', n.bridge], { stdio: 'ignore' });
+  const nets = rootNetworks(root);
+  const lines = firewallLinesIn(nets.map((n) => n.subnet));
+  const tags = new Set(lines.flatMap((l) => [...l.matchAll(/mydocker:([0-9a-f]+) |MYDOCKER-(?:MASQ|DNAT)-([0-9a-f]+)/g)].map((m) => m[1] ?? m[2]!)));
+  if (tags.size) {
+    const save = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout ?? '';
+    for (const t of tags) {
+      const tx = deleteFromSave(save, t);
+      if (tx) spawnSync('iptables-restore', ['--noflush', '--wait'], { input: tx });
+    }
+  }
+  for (const n of nets) spawnSync('ip', ['link', 'del', n.bridge], { stdio: 'ignore' });
 }
 
 /** `it(..., withMydocker(async (md) => …))`: a sandbox, always cleaned up and checked. */

@@ -40,24 +40,33 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
   // Checked (and the default network made, on first need) before anything of the container exists.
   const { networks, warnings } = networksAtCreate(engine, spec.hostConfig, flags);
   const id = newId();
+  // Its directory first, locked until the record is written: a name whose owner is still being
+  // created is never mistaken for one a crashed create left (store.ts reserveName).
+  engine.containers.createDir(id);
+  const unlockNew = engine.containers.lock(id)!;
   let name: string;
-  if (flags.name !== undefined) {
-    name = validateName(flags.name);
-    engine.containers.reserveName(name, id);
-    crashPoint('create:name-reserved');
-  } else {
-    for (let i = 0; ; i++) {
-      name = generatedName();
-      try {
-        engine.containers.reserveName(name, id);
-        break;
-      } catch (e) {
-        if (!(e instanceof ConflictError) || i > 20) throw e;
+  try {
+    if (flags.name !== undefined) {
+      name = validateName(flags.name);
+      engine.containers.reserveName(name, id);
+      crashPoint('create:name-reserved');
+    } else {
+      for (let i = 0; ; i++) {
+        name = generatedName();
+        try {
+          engine.containers.reserveName(name, id);
+          break;
+        } catch (e) {
+          if (!(e instanceof ConflictError) || i > 20) throw e;
+        }
       }
     }
+  } catch (e) {
+    unlockNew();
+    rmSync(engine.containers.path(id), { recursive: true, force: true });
+    throw e;
   }
   try {
-    engine.containers.createDir(id);
     const rec: ContainerRecord = {
       version: 1,
       Id: id,
@@ -98,6 +107,8 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
       /* the error that brought us here is the one to report */
     }
     throw e;
+  } finally {
+    unlockNew();
   }
 }
 

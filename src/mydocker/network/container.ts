@@ -16,7 +16,8 @@ import type { Hooks } from '../../spec/generated/types.js';
 import { distScriptPath } from '../../process/launch.js';
 import type { PortMapping } from '../../network/bridge/ports.js';
 import { ANNOTATIONS, type NetworkSpec } from '../../network/hook/annotations.js';
-import { attach, detach, detachOne } from '../../network/hook/glue.js';
+import { CniError, ErrCode } from '../../network/cni/types.js';
+import { attach, detach, detachKnown, detachOne } from '../../network/hook/glue.js';
 import { allocate, release } from '../../network/ipam/allocator.js';
 import { contains, parseCidr, parseIPv4 } from '../../network/ip4.js';
 import { ConflictError, InputError, MydockerError } from '../errors.js';
@@ -176,14 +177,28 @@ export function releaseNetworks(engine: Engine, id: string, rec: ContainerRecord
   if (rec && isModeWithoutNetworks(rec.HostConfig.NetworkMode)) return;
   const store = engine.networks;
   let first: unknown;
+  const nets = rec ? Object.keys(rec.Networks).map((n) => store.read(n)).filter((n): n is NetworkInfo => n !== null) : store.list();
   if (existsSync(join(store.hookStateDir, id))) {
     try {
       detach(id, hookSpec(store));
     } catch (e) {
-      first = e;
+      if (!(e instanceof CniError && e.code === ErrCode.DecodingFailure)) first = e;
+      else {
+        // Its state is damaged: detach by what mydocker knows — the networks, and the
+        // interfaces that hold addresses or that a start would have used.
+        try {
+          const guesses = Array.from({ length: nets.length }, (_, k) => `eth${k}`);
+          const known = nets.flatMap((n) => {
+            const held = store.holders(n).filter((h) => h.containerId === id).map((h) => h.ifname);
+            return [...new Set([...held, ...guesses])].map((ifname) => ({ network: n.name, ifname }));
+          });
+          detachKnown(id, hookSpec(store), known);
+        } catch (e2) {
+          first = e2;
+        }
+      }
     }
   }
-  const nets = rec ? Object.keys(rec.Networks).map((n) => store.read(n)).filter((n): n is NetworkInfo => n !== null) : store.list();
   for (const net of nets) {
     try {
       const ipam = store.ipamOf(net);

@@ -278,6 +278,27 @@ export function detachOne(containerId: string, spec: NetworkSpec, network: strin
   writeState(dir, { ...st, containerId, attachments: st.attachments.filter((x) => x !== a) });
 }
 
+/**
+ * DEL without the state (an engine's last resort when result.json is damaged): each given
+ * network and interface is detached by its config alone — CNI's DEL needs neither the netns
+ * nor the ADD's result — then the state and the pinned netns go. Idempotent.
+ */
+export function detachKnown(containerId: string, spec: NetworkSpec, attachments: Array<{ network: string; ifname: string }>): void {
+  const dir = containerDir(spec, containerId);
+  let first: unknown;
+  for (const a of attachments) {
+    try {
+      const { list } = loadNetworkList(a.network, spec.confDir);
+      delNetworkList(list, runtimeConf(containerId, '', { ifname: a.ifname, args: [], capabilityArgs: {} }, spec.cniPath));
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  if (first) throw first;
+  unpin(join(dir, 'netns'));
+  rmSync(dir, { recursive: true, force: true });
+}
+
 /** CHECK every attachment against its recorded result. */
 export function check(containerId: string, spec: NetworkSpec): void {
   const st = readNetworkState(spec.stateDir, containerId);
