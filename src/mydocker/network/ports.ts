@@ -171,14 +171,15 @@ export function networkSettingsPorts(config: ContainerConfig, mappings: PortMapp
   return out;
 }
 
-interface ApiPort {
+/** A port as docker's API lists it for ps (types.Port). */
+export interface ApiPort {
   IP: string;
   PrivatePort: number;
   PublicPort: number;
   Type: string;
 }
 
-/** docker's ps PORTS column (cli/command/formatter DisplayablePorts): ranges grouped, sorted. */
+/** docker's ps PORTS column for a container: its exposed ports and its mappings. */
 export function displayablePorts(config: ContainerConfig, mappings: PortMapping[]): string {
   const ports: ApiPort[] = [];
   const published = new Set(mappings.map((m) => `${m.containerPort}/${m.protocol}`));
@@ -189,6 +190,12 @@ export function displayablePorts(config: ContainerConfig, mappings: PortMapping[
     ports.push({ IP: '', PrivatePort: Number(p), PublicPort: 0, Type: t! });
   }
   for (const m of mappings) ports.push({ IP: m.hostIP || '0.0.0.0', PrivatePort: m.containerPort, PublicPort: m.hostPort, Type: m.protocol });
+  return formatPorts(ports);
+}
+
+/** docker's DisplayablePorts (cli/command/formatter): sorted, consecutive ports grouped in ranges. */
+export function formatPorts(list: ApiPort[]): string {
+  const ports = [...list];
   ports.sort((a, b) => a.PrivatePort - b.PrivatePort || (a.IP < b.IP ? -1 : a.IP > b.IP ? 1 : 0) || a.PublicPort - b.PublicPort || (a.Type < b.Type ? -1 : a.Type > b.Type ? 1 : 0));
   const groups = new Map<string, { first: number; last: number }>();
   const order: string[] = [];
