@@ -443,8 +443,11 @@ describe('mydocker network: /etc/hosts, /etc/hostname, /etc/resolv.conf', () => 
     assert.doesNotMatch(md.ok(['exec', 'first', 'cat', '/etc/hosts']), /second/, 'a stopped neighbour is forgotten');
     md.ok(['start', 'second']);
     assert.match(md.ok(['exec', 'first', 'cat', '/etc/hosts']), /\tsecond /);
-    md.ok(['rm', '-f', 'second']);
-    assert.doesNotMatch(md.ok(['exec', 'first', 'cat', '/etc/hosts']), /second/, 'a removed one too');
+    md.ok(['rename', 'second', 'deuxieme']);
+    assert.match(md.ok(['exec', 'first', 'cat', '/etc/hosts']), /\tdeuxieme /, 'renamed: known by its new name');
+    assert.doesNotMatch(md.ok(['exec', 'first', 'cat', '/etc/hosts']), /second/);
+    md.ok(['rm', '-f', 'deuxieme']);
+    assert.doesNotMatch(md.ok(['exec', 'first', 'cat', '/etc/hosts']), /deuxieme/, 'a removed one is forgotten too');
     // The default bridge shares no names.
     md.ok(['run', '-d', '--name', 'b1', 'busybox', 'sleep', '60']);
     md.ok(['run', '-d', '--name', 'b2', 'busybox', 'sleep', '60']);
