@@ -618,8 +618,10 @@ export function volumeUsers(engine: Engine, name: string, except = ''): string[]
     .map((c) => c.Id);
 }
 
-/** Runtime state, monitor, networks, mounts, directory and name of a container; whatever exists. */
-/** `rec`: null when it cannot be read (every network is searched), undefined when it never started. */
+/**
+ * Runtime state, monitor, networks, mounts, directory and name of a container; whatever exists.
+ * `rec`: null when it cannot be read (every network is searched), undefined when it never started.
+ */
 function removeContainerFiles(engine: Engine, id: string, name: string | null, killMonitor: boolean, rec: ContainerRecord | null | undefined): void {
   try {
     if (engine.runtime.status(id) !== null) engine.runtime.delete(id, true);

@@ -341,13 +341,3 @@ export function disconnect(engine: Engine, id: string, netRef: string, force = f
     unlock();
   }
 }
-
-/** Containers (ids) with an address in the network, and those whose record names it. */
-export function networkUsers(engine: Engine, net: NetworkInfo): { attached: string[]; configured: string[] } {
-  const attached = [...new Set(engine.networks.holders(net).map((h) => h.containerId))];
-  const configured = engine.containers
-    .list()
-    .filter((r) => r.Networks[net.name]?.NetworkID === net.id)
-    .map((r) => r.Id);
-  return { attached, configured };
-}

@@ -62,7 +62,7 @@ export function userNetworksOf(engine: Engine, networks: string[]): Set<string> 
   return out;
 }
 
-export function withHostsLock<T>(engine: Engine, fn: () => T): T {
+function withHostsLock<T>(engine: Engine, fn: () => T): T {
   return withLock(join(engine.networks.stateDir, 'hosts.lock'), fn);
 }
 
