@@ -59,7 +59,7 @@ run: setup
 	  sh -c 'echo "Hello from busybox: I am PID $$$$ on $$(hostname), with $$(ls /proc | grep -c "^[0-9]") processes in sight"'
 
 # Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs); the CNI
-# plugins against the reference chain (test/bench/cni.mjs); the image store (test/bench/images.mjs).
+# plugins against the reference chain (test/bench/cni.mjs); the image store (test/bench/images.mjs); registry pulls (test/bench/registry.mjs).
 # Never fails on a time. BENCH_FLAGS="--runs 50 --trace --readme" for more runs, where our time
 # goes, and README.md's Performance section (and the CNI figures in its Networking section).
 bench: build rootfs default-image
@@ -67,6 +67,7 @@ bench: build rootfs default-image
 	$(NODE) test/bench/cni.mjs $(BENCH_FLAGS)
 	$(NODE) test/bench/images.mjs
 	$(NODE) test/bench/mydocker.mjs $(BENCH_FLAGS)
+	$(NODE) test/bench/registry.mjs
 
 install: build default-image
 	ln -sf $(CURDIR)/dist/mydocker-runc.js $(PREFIX)/bin/mydocker-runc
@@ -96,3 +97,9 @@ test-cgroup2: build rootfs
 	fi; \
 	$(CGROUP2_VM) $(CURDIR) -- node --test --test-concurrency=1 build/test/unit/cgroups.test.js \
 	  build/test/integration/cgroups.test.js build/test/integration/resources.test.js build/test/integration/lifecycle.test.js
+	@if [ -x $(CGROUP2_VM) ]; then \
+	  echo "test-cgroup2: mydocker (conmon, overlayfs, resources, pause, exit codes) on cgroup v2"; \
+	  $(CGROUP2_VM) -x /usr/bin/conmon $(CURDIR) -- node --test --test-concurrency=1 \
+	    --test-name-pattern='resources reach|exits on its own|pause freezes|output and exit codes|stop, kill, rm' \
+	    build/test/integration/mydocker-run.test.js build/test/integration/mydocker-lifecycle.test.js; \
+	fi

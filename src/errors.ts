@@ -47,3 +47,12 @@ export function errorLine(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? String(err);
   return String(err);
 }
+
+/** Run `fn`; a failure comes back with `context` (the spec field and its value) in front. */
+export function withContext<T>(context: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw wrap(e, context);
+  }
+}

@@ -11,8 +11,10 @@ cd "$(dirname "$0")/../.."
 # zstd archives and layers; conmon: mydocker's per-container monitor (what stays with a
 # detached container: its stdio, its log, its exit status); containernetworking-plugins: the
 # reference CNI chain the network tests and bench compare with; socat: UDP in the network tests
-# (busybox has no UDP server, Debian's busybox nc no -u).
-PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd conmon containernetworking-plugins socat"
+# (busybox has no UDP server, Debian's busybox nc no -u); docker-registry: the real registry
+# pull/push are tested against (on 127.0.0.1 only); apache2-utils: htpasswd (bcrypt) for its
+# basic auth.
+PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd conmon containernetworking-plugins socat docker-registry apache2-utils"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
@@ -23,6 +25,11 @@ if [ -n "$missing" ]; then
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  # docker-registry's package starts a system-wide registry on :5000 where systemd runs;
+  # the tests start their own on 127.0.0.1 and nothing needs that one.
+  case " $missing " in *" docker-registry "*)
+    if [ -d /run/systemd/system ]; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi ;;
+  esac
 fi
 
 # Node dependencies, exactly as locked.

@@ -11,6 +11,7 @@ export type { CgroupLayout, CgroupManager, CgroupSpec, CgroupStats } from './man
 export { DEFAULT_DEVICE_RULES, withDefaultDevices } from './devices.js';
 export { DEFAULT_PARENT, SYSTEMD_UNSUPPORTED } from './paths.js';
 export { statsToJSON } from './stats.js';
+export { ignoreKernelMemory } from './kernel-memory.js';
 
 import { FsCgroupManager, type ManagerOptions } from './fs-manager.js';
 import type { CgroupManager, CgroupSpec } from './manager.js';

@@ -6,9 +6,9 @@
 // init dies on its own when the sync socket closes, and everything the init mounted lives in
 // the init's own mount namespace.
 import { closeSync, rmSync } from 'node:fs';
-import { cgroupManager, withDefaultDevices } from '../cgroups/index.js';
+import { cgroupManager, ignoreKernelMemory, withDefaultDevices } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
-import { RuntimeError, UsageError } from '../errors.js';
+import { RuntimeError, UsageError, withContext } from '../errors.js';
 import { runHooks, runHooksWarn } from '../hooks/run.js';
 import { mkfifo } from '../kernel/files.js';
 import { waitReadableWarm, warmCgroupLock } from '../process/cgroup-warm.js';
@@ -91,6 +91,8 @@ export function create(store: Store, req: CreateRequest): Created {
     // runc's default device rules (null, zero, tty, ptmx, pts...) follow the config's own, as
     // runc always adds them: without them /dev/null or the console's pty cannot be opened.
     const resources = config.linux?.resources ?? {};
+    const kmem = ignoreKernelMemory(resources);
+    if (kmem) warnings.push(kmem);
     cgroups.create({ ...resources, devices: withDefaultDevices(resources.devices, config.linux?.devices) });
     // What create() made and where, so that later commands find (and delete removes) exactly that.
     state.cgroup = cgroups.record();
@@ -120,7 +122,8 @@ export function create(store: Store, req: CreateRequest): Created {
 
     state.phase = 'created';
     dir.write(state);
-    if (req.pidFile) writeAtomic(req.pidFile, String(launched.pid));
+    const pidFile = req.pidFile;
+    if (pidFile) withContext(`--pid-file ${pidFile}`, () => writeAtomic(pidFile, String(launched!.pid)));
     dir.unlock();
     return { state, launched, warnings };
   } catch (e) {

@@ -3,13 +3,14 @@
 import { closeSync, existsSync, readSync, rmSync } from 'node:fs';
 import { cgroupManager } from '../cgroups/index.js';
 import type { CgroupManager } from '../cgroups/manager.js';
-import { NotExistError, RuntimeError, StateError } from '../errors.js';
+import { NotExistError, RuntimeError, StateError, withContext } from '../errors.js';
 import { runHooksWarn } from '../hooks/run.js';
 import { KernelError } from '../kernel/ffi.js';
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, open } from '../kernel/files.js';
 import { kill as killPid, pidfdOpen, pidfdSendSignal, POLLIN, pollOne } from '../kernel/process.js';
 import { assertTransition, deriveStatus, initAlive, ociState, type PersistedState, type Status, waitGone } from './state.js';
-import { Store, type LockedDir } from './store.js';
+import { removeBroken } from './recover.js';
+import { BrokenStateError, Store, type LockedDir } from './store.js';
 
 export interface Container {
   state: PersistedState;
@@ -117,22 +118,33 @@ function releaseInit(store: Store, state: PersistedState): void {
   if (failure) throw new RuntimeError(`container ${state.id} failed to start: ${failure}`);
 }
 
-/** `kill`: one signal to the init, or to every process of the container with `all`. */
+/**
+ * `kill`: one signal to the init, or to every process of the container's cgroup with `all`,
+ * with runc 1.1's semantics in every state (compared side by side in lifecycle.test.ts):
+ *   - `--all` works in every state, stopped included: a container whose init has exited may
+ *     still have processes in its cgroup (a shared PID namespace, a child that outlived the
+ *     init), and containerd's shim clears them with `kill --all <id> KILL` on every exit. The
+ *     cgroup is frozen around the signals and thawed afterwards, whatever it was before, so
+ *     `kill --all` leaves a paused container running (runc's signalAllProcesses). A stopped
+ *     container whose cgroup is gone has nothing to signal: success.
+ *   - without `--all`, the init only, and only while it lives ("container not running"
+ *     otherwise); SIGKILL to a paused container thaws it, or a v1-frozen init never dies.
+ */
 export function kill(store: Store, id: string, signal: number, all = false): void {
   const c = load(store, id);
-  if (c.status === 'stopped' || c.status === 'creating') {
-    if (c.status === 'creating' && c.state.pid > 0 && initAlive(c.state)) {
-      signalInit(c.state, signal);
-      return;
-    }
-    throw new StateError(`container not running`);
-  }
   if (all) {
-    cgroupManager(c.state.cgroup).signalAll(signal);
+    const cg = cgroupManager(c.state.cgroup);
+    cg.signalAll(signal);
+    if (cg.isFrozen()) cg.thaw();
     return;
   }
+  if (c.status === 'stopped') throw new StateError('container not running');
+  if (c.status === 'creating' && !(c.state.pid > 0 && initAlive(c.state))) throw new StateError('container not running');
   signalInit(c.state, signal);
+  if (c.status === 'paused' && signal === SIGKILL) cgroupManager(c.state.cgroup).thaw();
 }
+
+const SIGKILL = 9;
 
 /** Signal the init through a pidfd, after checking its start time: a reused pid is never hit. */
 function signalInit(state: PersistedState, signal: number): void {
@@ -145,7 +157,7 @@ function signalInit(state: PersistedState, signal: number): void {
   }
   try {
     if (!initAlive(state)) throw new StateError('container not running');
-    pidfdSendSignal(pidfd, signal);
+    withContext(`signal ${signal} to the init (pid ${state.pid})`, () => pidfdSendSignal(pidfd, signal));
   } finally {
     closeSync(pidfd);
   }
@@ -174,6 +186,11 @@ export function remove(store: Store, id: string, force = false): string[] {
         dir.remove();
         if (force) return [];
         throw e;
+      }
+      // A broken state.json: remove what can still be found (recover.ts).
+      if (e instanceof BrokenStateError && force) {
+        removeBroken(store, dir, id);
+        return [];
       }
       throw e;
     }
@@ -205,7 +222,7 @@ export function remove(store: Store, id: string, force = false): string[] {
   }
 }
 
-function killEverything(state: PersistedState, cg: CgroupManager): void {
+export function killEverything(state: PersistedState, cg: CgroupManager): void {
   try {
     cg.signalAll(9);
   } catch {
@@ -255,14 +272,21 @@ export interface ListEntry {
   owner: string;
 }
 
-export function list(store: Store): ListEntry[] {
+/**
+ * Every container, skipping one being created (no state.json yet) or deleted under us; a
+ * container whose state file is broken is skipped too, and named through `onBroken` (the CLI
+ * prints it on stderr, as runc's list does for a container it cannot load).
+ */
+export function list(store: Store, onBroken?: (id: string, error: Error) => void): ListEntry[] {
   const out: ListEntry[] = [];
   for (const id of store.ids()) {
     let c: Container;
     try {
       c = load(store, id);
-    } catch {
-      continue; // being created (no state.json yet) or deleted under us
+    } catch (e) {
+      if (e instanceof BrokenStateError) onBroken?.(id, e);
+      else if (!(e instanceof NotExistError)) onBroken?.(id, e instanceof Error ? e : new RuntimeError(String(e)));
+      continue;
     }
     out.push({
       id,

@@ -5,7 +5,7 @@
 // wrappers over the same modules. Callers never parse the CLI's output and never reach into
 // the modules below this one: what they need is added here, so that the runtime's internals
 // (the init, the state store) can change without touching its users.
-import { cgroupManager } from '../cgroups/index.js';
+import { cgroupManager, ignoreKernelMemory } from '../cgroups/index.js';
 import type { CgroupStats } from '../cgroups/manager.js';
 import { NotExistError, StateError } from '../errors.js';
 import { execInContainer, type ExecRequest, type ExecStarted } from '../process/exec.js';
@@ -86,8 +86,9 @@ export class Runtime {
     lifecycle.resume(this.store, id);
   }
 
-  list(): lifecycle.ListEntry[] {
-    return lifecycle.list(this.store);
+  /** Every container; one whose state file is broken is left out, and named through `onBroken`. */
+  list(onBroken?: (id: string, error: Error) => void): lifecycle.ListEntry[] {
+    return lifecycle.list(this.store, onBroken);
   }
 
   /** `exec`: a new process in a running container (see process/exec.ts for the request). */
@@ -105,10 +106,14 @@ export class Runtime {
     return cgroupManager(lifecycle.load(this.store, id).state.cgroup).stats();
   }
 
-  /** `update`: new limits for a live container (devices are never touched, as in runc). */
-  update(id: string, resources: LinuxResources, label = 'resources'): void {
+  /**
+   * `update`: new limits for a live container (devices are never touched, as in runc).
+   * Returns what was not applied as asked (kernel memory limits, ignored), for the caller to log.
+   */
+  update(id: string, resources: LinuxResources, label = 'resources'): string[] {
     const r = validateResources(structuredClone(resources), label);
     delete r.devices;
+    const kmem = ignoreKernelMemory(r);
     const dir = this.store.lock(id);
     try {
       const state = dir.read();
@@ -117,8 +122,9 @@ export class Runtime {
     } finally {
       dir.unlock();
     }
+    return kmem ? [kmem] : [];
   }
 }
 
-/** A foreground terminal for an exec'd process (`exec -t` without a console socket), and signal forwarding. */
-export { attachTerminal, forwardSignals } from '../process/terminal.js';
+/** An exec'd process in the foreground: its exit status, with our terminal or signals passed on. */
+export { waitForeground } from '../process/foreground.js';

@@ -19,8 +19,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { NotExistError, RuntimeError, UsageError } from '../errors.js';
-import { flock, LOCK_EX, LOCK_NB, O_DIRECTORY, O_RDONLY, O_CLOEXEC, open } from '../kernel/files.js';
+import { NotExistError, RuntimeError, UsageError, withContext } from '../errors.js';
+import { flock, fsError, LOCK_EX, LOCK_NB, O_DIRECTORY, O_RDONLY, O_CLOEXEC, open } from '../kernel/files.js';
 import { KernelError } from '../kernel/ffi.js';
 import type { PersistedState } from './state.js';
 
@@ -140,10 +140,15 @@ export class Store {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotExistError(id);
       throw e;
     }
+    return parseState(text, id, join(this.dir(id), STATE_FILE));
+  }
+
+  /** state.json as it is on disk, whatever it holds ('' when it cannot be read). */
+  readRaw(id: string): string {
     try {
-      return JSON.parse(text) as PersistedState;
+      return readFileSync(join(this.dir(id), STATE_FILE), 'utf8');
     } catch {
-      throw new RuntimeError(`container ${id}: state file ${join(this.dir(id), STATE_FILE)} is corrupt`);
+      return '';
     }
   }
 
@@ -161,6 +166,38 @@ export class Store {
   }
 }
 
+/** A state.json that is not one of ours, or no longer whole: every verb names the file. */
+export class BrokenStateError extends RuntimeError {}
+
+/**
+ * Parse and check state.json: a truncated file (a full disk, a crash of something else) or
+ * another runtime's file under our root must be reported by name, never reach the code below
+ * as an object without the fields it reads.
+ */
+export function parseState(text: string, id: string, path: string): PersistedState {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new BrokenStateError(`container ${id}: state file ${path} is corrupt (${text.length ? 'truncated or not JSON' : 'empty'}); \`delete --force ${id}\` removes the container`);
+  }
+  const o = v as Record<string, unknown>;
+  const bad = (field: string, want: string) =>
+    new BrokenStateError(`container ${id}: state file ${path} is not a mydocker-runc state (${field}: ${want}); \`delete --force ${id}\` removes the container`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw bad('the document', 'not an object');
+  if (o.version !== 1) throw bad('"version"', o.version === undefined ? 'missing' : `${JSON.stringify(o.version)}, not 1`);
+  for (const f of ['id', 'bundle', 'rootfs', 'created', 'pidStartTime', 'ociVersion'] as const) {
+    if (typeof o[f] !== 'string') throw bad(`"${f}"`, 'not a string');
+  }
+  if (!Number.isInteger(o.pid) || (o.pid as number) < 0) throw bad('"pid"', 'not a pid');
+  if (o.phase !== 'creating' && o.phase !== 'created') throw bad('"phase"', 'neither "creating" nor "created"');
+  const cg = o.cgroup as Record<string, unknown> | undefined;
+  if (typeof cg !== 'object' || cg === null || typeof cg.id !== 'string') throw bad('"cgroup"', 'not a cgroup record');
+  if (typeof o.namespaces !== 'object' || o.namespaces === null) throw bad('"namespaces"', 'not an object');
+  if (o.owner !== undefined && typeof o.owner !== 'string') throw bad('"owner"', 'not a string');
+  return o as unknown as PersistedState;
+}
+
 /** An exclusively locked container directory. Release by `unlock()` or by exiting. */
 export class LockedDir {
   constructor(
@@ -174,11 +211,11 @@ export class LockedDir {
   }
 
   write(state: PersistedState): void {
-    writeAtomic(join(this.path, STATE_FILE), JSON.stringify(state));
+    withContext(`container ${this.id}: save its state`, () => writeAtomic(join(this.path, STATE_FILE), JSON.stringify(state)));
   }
 
   writeConfig(config: unknown): void {
-    writeAtomic(join(this.path, CONFIG_FILE), JSON.stringify(config));
+    withContext(`container ${this.id}: save its config`, () => writeAtomic(join(this.path, CONFIG_FILE), JSON.stringify(config)));
   }
 
   read(): PersistedState {
@@ -206,7 +243,12 @@ export class LockedDir {
  */
 export function writeAtomic(path: string, data: string, mode = 0o644): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', mode);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w', mode);
+  } catch (e) {
+    throw fsError(e, tmp);
+  }
   try {
     const buf = Buffer.from(data);
     let off = 0;
@@ -214,13 +256,13 @@ export function writeAtomic(path: string, data: string, mode = 0o644): void {
   } catch (e) {
     closeSync(fd);
     rmSync(tmp, { force: true });
-    throw e;
+    throw fsError(e, tmp);
   }
   closeSync(fd);
   try {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw fsError(e, path);
   }
 }

@@ -137,3 +137,54 @@ export function waitpid(pid: number): number {
     check(-1, 'waitpid', `pid ${pid}`);
   }
 }
+
+export const SIGHUP = 1;
+export const SIGINT = 2;
+export const SIGQUIT = 3;
+export const SIGUSR1 = 10;
+export const SIGTERM = 15;
+
+const SIG_IGN = 1;
+const signalFn = () => libcFn('uintptr_t signal(int sig, uintptr_t handler)');
+
+/**
+ * Ignore `sig` at the C level. Node's own SIGUSR1 handler starts the inspector (a debugger
+ * on 127.0.0.1:9229 of whatever network namespace we are in): a process of the container
+ * could signal a waiting init and then drive it. execve() keeps SIG_IGN, so the caller
+ * restores SIG_DFL before exec'ing the container's process.
+ */
+export function ignoreSignal(sig: number): void {
+  signalFn()(sig, SIG_IGN);
+}
+
+/** Back to the default disposition (before execve: the container's process starts clean). */
+export function defaultSignal(sig: number): void {
+  signalFn()(sig, 0);
+}
+
+/**
+ * Make `sig` end the process at once, from any thread, with _exit(sig) as the C handler: no
+ * JavaScript runs in signal context. A PID 1 only receives signals it has a handler for, so
+ * this is what lets `kill <id> TERM` end a created container's waiting init, as it ends
+ * runc's (whose Go runtime exits on TERM, INT, HUP and QUIT). execve() resets it.
+ */
+export function exitOnSignal(sig: number): void {
+  const exit = libcFn('void *dlsym(void *handle, const char *symbol)')(null, '_exit');
+  if (!exit) throw new Error('dlsym _exit: not found');
+  signalFn()(sig, koffi.address(exit));
+}
+
+/**
+ * Every signal this process ignores, back to SIG_DFL: ignored dispositions survive execve, and
+ * Node ignores SIGPIPE and SIGXFSZ (and we SIGUSR1). A container's process starts with none
+ * ignored, as under runc (`yes | head` must end `yes` with SIGPIPE).
+ */
+export function resetIgnoredSignals(statusText: string): void {
+  const m = /^SigIgn:\s*([0-9a-f]+)$/m.exec(statusText);
+  // Without /proc: the ones Node and we ignore (SIGUSR1, SIGPIPE, SIGXFSZ).
+  const mask = m ? BigInt(`0x${m[1]}`) : (1n << 9n) | (1n << 12n) | (1n << 24n);
+  for (let sig = 1; sig <= 64; sig++) {
+    if (sig === 9 || sig === 19) continue; // SIGKILL, SIGSTOP: never ignorable
+    if ((mask >> BigInt(sig - 1)) & 1n) defaultSignal(sig);
+  }
+}

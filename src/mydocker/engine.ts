@@ -1,7 +1,8 @@
 // The engine: mydocker as a library. One object per data root, holding the stores and the
 // runtime (in-process, through its public façade). The CLI's verbs are thin calls on this.
-import { realpathSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeAtomic } from '../container/store.js';
 import { Runtime } from '../container/runtime.js';
 import { distScriptPath } from '../process/launch.js';
 import { ContainerStore } from './containers/store.js';
@@ -64,6 +65,24 @@ export class Engine {
     return distScriptPath('mydocker.js');
   }
 
+  /**
+   * The program conmon runs as "the runtime": a two-line shell script under the run dir that
+   * execs this very node on the runtime's CLI. conmon execs its runtime directly, and the CLI's
+   * `#!/usr/bin/env node` would depend on env(1) and on node being on conmon's PATH.
+   */
+  runtimeForMonitor(): string {
+    const path = join(this.paths.run, 'mydocker-runc');
+    const text = `#!/bin/sh\nexec ${shellQuote(realpathSync(process.execPath))} ${shellQuote(this.runtimeCli)} "$@"\n`;
+    try {
+      if (readFileSync(path, 'utf8') === text) return path;
+    } catch {
+      /* first use */
+    }
+    mkdirSync(this.paths.run, { recursive: true, mode: 0o711 });
+    writeAtomic(path, text, 0o755);
+    return path;
+  }
+
   /** Global flags that make another mydocker process see this same engine. */
   globalArgs(): string[] {
     return this.rootGiven ? ['--root', this.paths.lib] : [];
@@ -83,3 +102,5 @@ export class Engine {
     return env;
   }
 }
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -18,12 +18,12 @@
 //   6. tell the runtime `exec`; join the cgroup (late: little of our memory is charged to it),
 //      switch credentials/capabilities/no_new_privs (finalize.ts, shared with the init),
 //      load seccomp, execve in place.
-import { closeSync, writeFileSync, writeSync } from 'node:fs';
-import { errorLine, RuntimeError, wrap } from '../errors.js';
+import { closeSync, writeSync } from 'node:fs';
+import { errorLine, RuntimeError, withContext, wrap } from '../errors.js';
 import { KernelError } from '../kernel/ffi.js';
-import { O_CLOEXEC, O_WRONLY, open } from '../kernel/files.js';
+import { fsError, O_CLOEXEC, O_WRONLY, open, writeFile } from '../kernel/files.js';
 import { CLONE_FS, CLONE_NEWNS, setns, unshare } from '../kernel/ns.js';
-import { prctl, PR_SET_DUMPABLE, setrlimit } from '../kernel/process.js';
+import { ignoreSignal, prctl, PR_SET_DUMPABLE, setrlimit, SIGUSR1 } from '../kernel/process.js';
 import { applySeccomp } from '../security/seccomp-load.js';
 import { confineOtherThreads, startThreadPool } from './confine-threads.js';
 import { setUpConsole } from './console.js';
@@ -34,6 +34,7 @@ export function execInitMain(syncFd: number, launchMntFd: number): never {
   // Not dumpable: the container's processes cannot ptrace us or open our /proc files while we
   // hold host resources (execve makes the new program dumpable again).
   prctl(PR_SET_DUMPABLE, 0);
+  ignoreSignal(SIGUSR1); // no inspector for whoever can signal us (kernel/process.ts)
   startThreadPool(); // before the main thread's unshare(CLONE_FS): see confine-threads.ts
   let cfg: ExecConfig | undefined;
   try {
@@ -102,13 +103,8 @@ function setUp(cfg: ExecConfig): string {
   } else if (cfg.consoleFd >= 0) closeSync(cfg.consoleFd);
 
   // 5. Limits, then the executable (a missing one fails here, reported by the runtime).
-  if (p.oomScoreAdj !== undefined) {
-    try {
-      writeFileSync('/proc/self/oom_score_adj', String(p.oomScoreAdj));
-    } catch (e) {
-      throw wrap(e, 'process.oomScoreAdj');
-    }
-  }
+  const adj = p.oomScoreAdj;
+  if (adj !== undefined) withContext(`process.oomScoreAdj ${adj}`, () => writeFile('/proc/self/oom_score_adj', String(adj)));
   for (const r of p.rlimits) {
     try {
       setrlimit(r.resource, r.soft, r.hard, r.name);
@@ -127,7 +123,7 @@ function joinCgroup(cfg: ExecConfig, fds: number[]): void {
       writeSync(fd, '0');
     } catch (e) {
       const file = cfg.cgroupProcs[i] ?? '';
-      throw wrap(e, `join cgroup ${file.slice(0, file.lastIndexOf('/'))}`);
+      throw wrap(fsError(e, file), `join cgroup ${file.slice(0, file.lastIndexOf('/'))}`);
     }
     closeSync(fd);
   });

@@ -17,7 +17,7 @@ import { cgroupManager } from '../cgroups/index.js';
 import { load } from '../container/lifecycle.js';
 import { assertTransition, initAlive, type PersistedState } from '../container/state.js';
 import { writeAtomic, type Store } from '../container/store.js';
-import { RuntimeError, UnsupportedError, UsageError } from '../errors.js';
+import { RuntimeError, UnsupportedError, UsageError, withContext } from '../errors.js';
 import { O_CLOEXEC, O_RDONLY, open, socketpair, SOCK_CLOEXEC, SOCK_STREAM } from '../kernel/files.js';
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS } from '../kernel/constants.js';
 import { getWinSize, isatty } from '../kernel/pty.js';
@@ -167,7 +167,8 @@ export function execInContainer(store: Store, req: ExecRequest): ExecStarted {
     const master = ourConsole >= 0 ? receiveMasterFrom(ourConsole) : -1;
     if (ourConsole >= 0) closeSync(ourConsole);
     ourConsole = -1;
-    if (req.pidFile) writeAtomic(req.pidFile, String(launched.pid));
+    const pidFile = req.pidFile;
+    if (pidFile) withContext(`--pid-file ${pidFile}`, () => writeAtomic(pidFile, String(launched!.pid)));
     return { child: launched.child, pid: launched.pid, master, warnings };
   } catch (e) {
     for (const fd of opened) closeSync(fd);

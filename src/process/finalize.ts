@@ -5,14 +5,15 @@
 //
 // Credentials and capability sets are per thread: all of this runs on Node's main thread,
 // which is the one that execve()s (the other threads die with the old image).
-import { accessSync, constants as fsc, readdirSync, statSync } from 'node:fs';
-import { RuntimeError, wrap } from '../errors.js';
+import { accessSync, closeSync, constants as fsc, fstatSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { RuntimeError, withContext, wrap } from '../errors.js';
 import { chdir } from '../kernel/mount.js';
 import {
   execve,
   prctl,
   PR_SET_KEEPCAPS,
   PR_SET_NO_NEW_PRIVS,
+  resetIgnoredSignals,
   setCloexec,
   setgroups,
   setresgid,
@@ -21,7 +22,8 @@ import {
 } from '../kernel/process.js';
 import { applyBounding, applyCapabilities } from '../security/capabilities.js';
 import { applyExecLabels } from '../security/lsm.js';
-import type { ProcessPlan } from './init-config.js';
+import { CAPABILITIES } from '../spec/tables.js';
+import type { Capabilities, ProcessPlan } from './init-config.js';
 import { trace, traceRss } from '../trace.js';
 
 /** Find `file` like execvp, with the container's PATH, inside the caller's root (the container's). */
@@ -71,6 +73,15 @@ export interface FinalizeOptions {
   beforeExec?: () => void;
 }
 
+/** Our /proc status, or '' in a container without /proc (resetIgnoredSignals then resets the ones Node ignores). */
+function procStatus(): string {
+  try {
+    return readFileSync('/proc/thread-self/status', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** Apply the process's credentials, capabilities and no_new_privs, then execve `path`. */
 export function finalizeAndExec(p: ProcessPlan, path: string, opts: FinalizeOptions): never {
   // Only 0-2 and --preserve-fds survive execve (Node marks 0-2 close-on-exec: clear that).
@@ -86,26 +97,84 @@ export function finalizeAndExec(p: ProcessPlan, path: string, opts: FinalizeOpti
     } else setCloexec(fd, false);
   }
 
+  // Signals Node (or we) ignore would stay ignored in the container's process.
+  resetIgnoredSignals(procStatus());
+  const env = withHome(p.env, p.uid);
   opts.beforeCredentials?.();
   applyExecLabels(p.apparmorProfile, p.selinuxLabel);
-  if (p.capabilities) applyBounding(p.capabilities.bounding);
+  const caps = p.capabilities;
+  if (caps) withContext('process.capabilities.bounding', () => applyBounding(caps.bounding));
   // Credentials: groups, gid, uid; keep the permitted set across the uid change so that
   // the capabilities below can still be applied.
-  setgroups(p.additionalGids);
+  withContext(`process.user.additionalGids [${p.additionalGids.join(', ')}]`, () => setgroups(p.additionalGids));
   prctl(PR_SET_KEEPCAPS, 1);
-  setresgid(p.gid, p.gid, p.gid);
-  setresuid(p.uid, p.uid, p.uid);
+  withContext(`process.user.gid ${p.gid}`, () => setresgid(p.gid, p.gid, p.gid));
+  withContext(`process.user.uid ${p.uid}`, () => setresuid(p.uid, p.uid, p.uid));
   prctl(PR_SET_KEEPCAPS, 0);
-  try {
-    chdir(p.cwd);
-  } catch (e) {
-    throw wrap(e, 'process.cwd');
-  }
+  withContext(`process.cwd ${p.cwd}`, () => chdir(p.cwd));
   if (p.umask !== undefined) umask(p.umask);
-  if (p.capabilities) applyCapabilities(p.capabilities);
-  if (p.noNewPrivileges) prctl(PR_SET_NO_NEW_PRIVS, 1);
+  if (caps) {
+    try {
+      applyCapabilities(caps);
+    } catch (e) {
+      throw wrap(e, capabilityContext(caps));
+    }
+  }
+  if (p.noNewPrivileges) withContext('process.noNewPrivileges', () => prctl(PR_SET_NO_NEW_PRIVS, 1));
   opts.beforeExec?.();
   traceRss('before execve');
   trace('execve');
-  execve(path, p.args, p.env);
+  execve(path, p.args, env);
+}
+
+/**
+ * runc's rule for HOME: when process.env has none (or an empty one), the home of the
+ * process's uid in the container's /etc/passwd, "/" without an entry or a file. Read from
+ * inside the container (our root is its root by now), never following a FIFO into a block.
+ */
+export function withHome(env: string[], uid: number): string[] {
+  if (env.some((e) => e.startsWith('HOME=') && e.length > 5)) return env;
+  let home = '/';
+  let fd = -1;
+  try {
+    fd = openSync('/etc/passwd', fsc.O_RDONLY | fsc.O_NONBLOCK);
+    if (fstatSync(fd).isFile()) home = homeFromPasswd(readFileSync(fd, 'utf8'), uid) ?? '/';
+  } catch {
+    /* no passwd: "/" */
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+  return [...env.filter((e) => !e.startsWith('HOME=')), `HOME=${home}`];
+}
+
+/** The home directory of the first passwd entry with `uid` (name:pass:uid:gid:gecos:home:shell). */
+export function homeFromPasswd(text: string, uid: number): string | undefined {
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const f = line.split(':');
+    if (f[2] !== undefined && /^\d+$/.test(f[2]) && Number(f[2]) === uid) return f[5] ?? '';
+  }
+  return undefined;
+}
+
+/**
+ * What a failed capset names: the capabilities asked for that this process does not hold (a
+ * capability the host cannot grant, such as CAP_SYS_RESOURCE in this sandbox).
+ */
+function capabilityContext(caps: Capabilities): string {
+  let held: bigint | undefined;
+  try {
+    const m = /^CapPrm:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/thread-self/status', 'utf8'));
+    if (m) held = BigInt(`0x${m[1]}`);
+  } catch {
+    /* no /proc in the container */
+  }
+  if (held === undefined) return 'process.capabilities';
+  const names = Object.fromEntries(Object.entries(CAPABILITIES).map(([k, v]) => [v, k]));
+  for (const set of ['permitted', 'effective', 'inheritable', 'ambient'] as const) {
+    const missing = caps[set].filter((c) => !((held! >> BigInt(c)) & 1n)).map((c) => names[c] ?? `capability ${c}`);
+    if (missing.length) return `process.capabilities.${set}: ${missing.join(', ')} not held by the runtime`;
+  }
+  return 'process.capabilities';
 }

@@ -13,13 +13,27 @@
 //   6. runs startContainer hooks, switches user, capabilities, no_new_privs, seccomp, and
 //      execve()s process.args.
 // Errors before `ready` go to the runtime as one line; after it, to the container's stderr.
-import { closeSync, writeFileSync, writeSync } from 'node:fs';
-import { errorLine, RuntimeError, wrap } from '../errors.js';
+import { closeSync, writeSync } from 'node:fs';
+import { errorLine, RuntimeError, withContext, wrap } from '../errors.js';
 import { KernelError } from '../kernel/ffi.js';
-import { open, O_CLOEXEC, O_PATH, O_WRONLY } from '../kernel/files.js';
+import { open, O_CLOEXEC, O_PATH, O_WRONLY, writeFile } from '../kernel/files.js';
 import { CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWNS, setns, unshare } from '../kernel/ns.js';
 import { NAMESPACES } from '../spec/tables.js';
-import { getpid, prctl, PR_SET_DUMPABLE, setdomainname, sethostname, setrlimit } from '../kernel/process.js';
+import {
+  exitOnSignal,
+  getpid,
+  ignoreSignal,
+  prctl,
+  PR_SET_DUMPABLE,
+  setdomainname,
+  sethostname,
+  setrlimit,
+  SIGHUP,
+  SIGINT,
+  SIGQUIT,
+  SIGTERM,
+  SIGUSR1,
+} from '../kernel/process.js';
 import { runHooks } from '../hooks/run.js';
 import {
   createDevices,
@@ -49,6 +63,8 @@ export function initMain(syncFd: number, hostMntFd: number, consoleFd = -1): nev
   // Not dumpable: a process exec'd into the container cannot ptrace us or read our /proc
   // files while we still hold host resources.
   prctl(PR_SET_DUMPABLE, 0);
+  // Node's SIGUSR1 handler would open its inspector to whoever can signal us (kernel/process.ts).
+  ignoreSignal(SIGUSR1);
   startThreadPool(); // before the main thread's unshare(CLONE_FS): see confine-threads.ts
   let ready = false;
   try {
@@ -60,6 +76,8 @@ export function initMain(syncFd: number, hostMntFd: number, consoleFd = -1): nev
     send(syncFd, { type: 'ready' });
     ready = true;
     closeSync(syncFd);
+    // A created container ends on TERM, INT, HUP and QUIT, as runc's waiting init does.
+    for (const sig of [SIGTERM, SIGINT, SIGHUP, SIGQUIT]) exitOnSignal(sig);
     startedFd = waitForStart(fifoFd);
     trace('started');
     startProcess(cfg);
@@ -72,18 +90,23 @@ export function initMain(syncFd: number, hostMntFd: number, consoleFd = -1): nev
         /* runtime gone */
       }
     } else {
-      // `start` is reading exec.fifo until we exec: tell it why we will not.
+      // `start` is reading exec.fifo until we exec: tell it why we will not (it reports the
+      // line once); the container's stderr only when start is gone.
+      let told = false;
       if (startedFd >= 0) {
         try {
           writeSync(startedFd, line);
+          told = true;
         } catch {
           /* start went away */
         }
       }
-      try {
-        writeSync(2, `mydocker-runc: ${line}\n`);
-      } catch {
-        /* no stderr */
+      if (!told) {
+        try {
+          writeSync(2, `mydocker-runc: ${line}\n`);
+        } catch {
+          /* no stderr */
+        }
       }
     }
     process.exit(e instanceof KernelError && e.code === 'ENOENT' ? 127 : e instanceof KernelError && e.code === 'EACCES' ? 126 : 1);
@@ -105,6 +128,7 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
   closeSync(hostMntFd);
   let cgroupNs: { path?: string } | undefined;
   let newFlags = 0;
+  const newTypes: string[] = [];
   for (const ns of cfg.namespaces) {
     if (ns.type === 'cgroup') {
       cgroupNs = ns; // after joining the cgroup, so that it is the namespace's root
@@ -114,15 +138,20 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
     if (!info?.supported || ns.type === 'pid') throw new RuntimeError(`linux.namespaces: ${ns.type} namespaces are not supported here`);
     const flag = info.flag;
     if (ns.path) {
-      const fd = open(ns.path, 0 | O_CLOEXEC);
-      try {
-        setns(fd, flag, `${ns.type} namespace ${ns.path}`);
-      } finally {
-        closeSync(fd);
-      }
-    } else newFlags |= flag;
+      withContext(`linux.namespaces ${ns.type} path ${ns.path}`, () => {
+        const fd = open(ns.path!, 0 | O_CLOEXEC);
+        try {
+          setns(fd, flag);
+        } finally {
+          closeSync(fd);
+        }
+      });
+    } else {
+      newFlags |= flag;
+      newTypes.push(ns.type);
+    }
   }
-  if (newFlags) unshare(newFlags, 'container namespaces');
+  if (newFlags) withContext(`linux.namespaces ${newTypes.join(', ')}`, () => unshare(newFlags, 'new namespaces'));
   trace('namespaces made');
   send(syncFd, { type: 'namespaces' });
   waitFor(syncFd, 'continue');
@@ -148,22 +177,21 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
   trace('rootfs mounted');
   if (typeof globalThis.gc === 'function') globalThis.gc();
   for (const file of cfg.cgroupProcs) {
-    try {
-      writeFileSync(file, '0');
-    } catch (e) {
-      throw wrap(e, `join cgroup ${file.slice(0, file.lastIndexOf('/'))}`);
-    }
+    withContext(`join cgroup ${file.slice(0, file.lastIndexOf('/'))}`, () => writeFile(file, '0'));
   }
   trace('cgroups joined');
   if (cgroupNs) {
-    if (cgroupNs.path) {
-      const fd = open(cgroupNs.path, O_CLOEXEC);
-      try {
-        setns(fd, CLONE_NEWCGROUP, `cgroup namespace ${cgroupNs.path}`);
-      } finally {
-        closeSync(fd);
-      }
-    } else unshare(CLONE_NEWCGROUP, 'cgroup namespace');
+    const path = cgroupNs.path;
+    if (path) {
+      withContext(`linux.namespaces cgroup path ${path}`, () => {
+        const fd = open(path, O_CLOEXEC);
+        try {
+          setns(fd, CLONE_NEWCGROUP);
+        } finally {
+          closeSync(fd);
+        }
+      });
+    } else withContext('linux.namespaces cgroup', () => unshare(CLONE_NEWCGROUP, 'new namespace'));
   }
 
   if (cfg.mountNamespace) enterRoot(cfg);
@@ -173,15 +201,12 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
   if (cfg.process.terminal && consoleFd >= 0) {
     setUpConsole(consoleFd, { size: cfg.process.consoleSize, mountConsole: true });
   }
-  if (cfg.hostname !== undefined) sethostname(cfg.hostname);
-  if (cfg.domainname !== undefined) setdomainname(cfg.domainname);
+  const { hostname, domainname } = cfg;
+  if (hostname !== undefined) withContext(`hostname ${JSON.stringify(hostname)}`, () => sethostname(hostname));
+  if (domainname !== undefined) withContext(`domainname ${JSON.stringify(domainname)}`, () => setdomainname(domainname));
   // Sysctls before readonlyPaths: /proc/sys is usually one of them.
   for (const [key, value] of Object.entries(cfg.sysctl)) {
-    try {
-      writeFileSync(`/proc/sys/${key.replace(/\./g, '/')}`, value);
-    } catch (e) {
-      throw wrap(e, `linux.sysctl ${key}`);
-    }
+    withContext(`linux.sysctl ${key}=${JSON.stringify(value)}`, () => writeFile(`/proc/sys/${key.replace(/\./g, '/')}`, value));
   }
   if (cfg.mountNamespace) {
     readonlyPaths(cfg.readonlyPaths);
@@ -189,7 +214,8 @@ function setUp(cfg: InitConfig, syncFd: number, hostMntFd: number, consoleFd: nu
     if (cfg.rootReadonly) readonlyRoot();
   }
   const p = cfg.process;
-  if (p.oomScoreAdj !== undefined) writeFileSync('/proc/self/oom_score_adj', String(p.oomScoreAdj));
+  const adj = p.oomScoreAdj;
+  if (adj !== undefined) withContext(`process.oomScoreAdj ${adj}`, () => writeFile('/proc/self/oom_score_adj', String(adj)));
   for (const r of p.rlimits) {
     try {
       setrlimit(r.resource, r.soft, r.hard, r.name);

@@ -5,7 +5,7 @@
 // thread, with synchronous calls only (the libuv threadpool still lives in the host's mount
 // namespace).
 import { closeSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync, chownSync, chmodSync } from 'node:fs';
-import { RuntimeError, wrap } from '../errors.js';
+import { RuntimeError, withContext, wrap } from '../errors.js';
 import { KernelError } from '../kernel/ffi.js';
 import { mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../kernel/files.js';
 import {
@@ -34,9 +34,11 @@ import { ensureInRoot, openRoot, procFdPath, resolveInRoot } from './safe-path.j
 
 /** Make "/" follow the config's rootfsPropagation and bind the rootfs onto itself (pivot_root needs a mount point). */
 export function prepareRoot(cfg: InitConfig): void {
-  mount(null, '/', null, MS_REC | cfg.rootfsPropagation);
-  makeParentMountPrivate(cfg.rootfs);
-  mount(cfg.rootfs, cfg.rootfs, null, MS_BIND | MS_REC);
+  withContext('linux.rootfsPropagation', () => mount(null, '/', null, MS_REC | cfg.rootfsPropagation));
+  withContext(`root.path ${cfg.rootfs}`, () => {
+    makeParentMountPrivate(cfg.rootfs);
+    mount(cfg.rootfs, cfg.rootfs, null, MS_BIND | MS_REC);
+  });
 }
 
 /**
@@ -72,13 +74,7 @@ function mountPointOf(path: string): string {
 export function mountAll(cfg: InitConfig, steps: MountStep[]): void {
   const rootFd = openRoot(cfg.rootfs);
   try {
-    for (const m of steps) {
-      try {
-        mountOne(cfg, rootFd, m);
-      } catch (e) {
-        throw wrap(e, `mount ${m.source || m.type} to ${m.destination}`);
-      }
-    }
+    steps.forEach((m, i) => withContext(`mounts[${i}] ${m.source || m.type} on ${m.destination}`, () => mountOne(cfg, rootFd, m)));
   } finally {
     closeSync(rootFd);
   }
@@ -143,9 +139,11 @@ function reopen(rootFd: number, dest: string): number {
 }
 
 /**
- * A `cgroup` mount: on cgroup2 hosts the container's own cgroup directory (or a fresh cgroup2
- * mount inside a cgroup namespace); on v1 and hybrid hosts a tmpfs with one bind of the
- * container's directory per hierarchy, as runc lays it out, read-only when the config says so.
+ * A `cgroup` mount: on cgroup2 hosts the container's own cgroup directory; on v1 and hybrid
+ * hosts runc 1.1's layout: a read-write tmpfs (mode 755) with one bind of the container's
+ * directory per v1 hierarchy, named as on the host, each read-only when the config says so,
+ * and no cgroup2 `unified` directory (runc mounts only the v1 hierarchies; a program inside
+ * that looks for cgroup2 there would take the host for a v2 one).
  */
 function mountCgroup(cfg: InitConfig, rootFd: number, m: MountStep): void {
   const readonly = (m.flags & MS_RDONLY) !== 0;
@@ -181,7 +179,7 @@ function mountCgroup(cfg: InitConfig, rootFd: number, m: MountStep): void {
       continue;
     }
     const source = hierarchyPath(cfg, entry.name);
-    if (!source) continue;
+    if (!source || source === cfg.cgroupPaths.unified) continue;
     const fd2 = ensureInRoot(rootFd, dest, false, dest);
     try {
       mount(source, procFdPath(fd2), null, MS_BIND | MS_REC);
@@ -191,14 +189,6 @@ function mountCgroup(cfg: InitConfig, rootFd: number, m: MountStep): void {
     const again = reopen(rootFd, dest);
     try {
       mount(null, procFdPath(again), null, MS_BIND | MS_REMOUNT | base | (readonly ? MS_RDONLY : 0));
-    } finally {
-      closeSync(again);
-    }
-  }
-  if (readonly) {
-    const again = reopen(rootFd, m.destination);
-    try {
-      mount(null, procFdPath(again), null, MS_REMOUNT | base | MS_RDONLY);
     } finally {
       closeSync(again);
     }
@@ -281,6 +271,10 @@ export function createDevSymlinks(cfg: InitConfig): void {
 
 /** pivot_root into the rootfs and detach the old root (or MS_MOVE + chroot with --no-pivot). */
 export function enterRoot(cfg: InitConfig): void {
+  withContext(`${cfg.noPivot ? 'chroot (--no-pivot)' : 'pivot_root'} into root.path ${cfg.rootfs}`, () => enter(cfg));
+}
+
+function enter(cfg: InitConfig): void {
   if (cfg.noPivot) {
     chdir(cfg.rootfs);
     mount(cfg.rootfs, '/', null, MS_MOVE);
@@ -311,7 +305,7 @@ export function maskPaths(paths: string[]): void {
       if (st.isDirectory()) mount('tmpfs', p, 'tmpfs', MS_RDONLY, 'size=0,mode=755');
       else mount('/dev/null', p, null, MS_BIND);
     } catch (e) {
-      throw wrap(e, `mask ${p}`);
+      throw wrap(e, `linux.maskedPaths ${p}`);
     }
   }
 }
@@ -323,9 +317,9 @@ export function readonlyPaths(paths: string[]): void {
       mount(p, p, null, MS_BIND | MS_REC);
     } catch (e) {
       if (e instanceof KernelError && e.code === 'ENOENT') continue;
-      throw wrap(e, `readonly path ${p}`);
+      throw wrap(e, `linux.readonlyPaths ${p}`);
     }
-    remountReadonly(p, MS_REC);
+    withContext(`linux.readonlyPaths ${p}`, () => remountReadonly(p, MS_REC));
   }
 }
 
@@ -340,5 +334,5 @@ export function remountReadonly(p: string, extra = 0): void {
 
 /** root.readonly: the rootfs itself read-only (its submounts keep their own flags). */
 export function readonlyRoot(): void {
-  remountReadonly('/');
+  withContext('root.readonly', () => remountReadonly('/'));
 }

@@ -17,6 +17,26 @@ export interface DefaultSpecOptions {
   gid?: number;
 }
 
+/**
+ * /proc and /sys entries that leak host information or control the host: masked (a /dev/null
+ * or an empty read-only tmpfs over them) and made read-only. runc's `spec` and docker's
+ * defaults use the same lists (mydocker takes them from here too).
+ */
+export const DEFAULT_MASKED_PATHS: readonly string[] = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+  '/proc/scsi',
+];
+export const DEFAULT_READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
 export function defaultSpec(opts: DefaultSpecOptions = {}): Spec {
   const caps = () => [...DEFAULT_CAPABILITIES];
   const spec: Spec = {
@@ -39,20 +59,8 @@ export function defaultSpec(opts: DefaultSpecOptions = {}): Spec {
     linux: {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
       namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
-      maskedPaths: [
-        '/proc/acpi',
-        '/proc/asound',
-        '/proc/kcore',
-        '/proc/keys',
-        '/proc/latency_stats',
-        '/proc/timer_list',
-        '/proc/timer_stats',
-        '/proc/sched_debug',
-        '/sys/firmware',
-        '/sys/devices/virtual/powercap',
-        '/proc/scsi',
-      ],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      maskedPaths: [...DEFAULT_MASKED_PATHS],
+      readonlyPaths: [...DEFAULT_READONLY_PATHS],
     },
   };
   return opts.rootless ? toRootless(spec, opts.uid ?? process.getuid?.() ?? 0, opts.gid ?? process.getgid?.() ?? 0) : spec;

@@ -25,7 +25,7 @@
 // It is a benchmark, not a test: it never fails on a time. Everything it makes (state roots,
 // containers, cgroups, bundles) is removed at the end, on error, and on SIGINT/SIGTERM.
 //
-// Usage: node test/bench/bench.mjs [--runs N] [--only run,lifecycle,exec,memory,pids,rss,scale,shebang]
+// Usage: node test/bench/bench.mjs [--runs N] [--only run,lifecycle,stop,exec,memory,pids,scale,shebang]
 //                              [--scale N] [--trace] [--readme]
 //   --trace   print where our time goes in `run` (MYDOCKER_RUNC_TRACE=1 phase marks, medians)
 //   --readme  also write the table into README.md's "Performance" section
@@ -52,7 +52,7 @@ const RSS_RUNS = Math.max(1, Math.min(RUNS, 5));
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const WARMUP = 3;
 const SCALE = Number(opt('scale', '50'));
-const ALL = ['run', 'lifecycle', 'exec', 'memory', 'pids', 'scale', 'shebang'];
+const ALL = ['run', 'lifecycle', 'stop', 'exec', 'memory', 'pids', 'scale', 'shebang'];
 const ONLY = new Set((opt('only', ALL.join(',')) ?? '').split(',').filter(Boolean));
 
 if (process.getuid?.() !== 0) {
@@ -447,6 +447,38 @@ async function benchLifecycle() {
   numRow('peak RSS: delete', medRss('del'), kib);
 }
 
+/**
+ * Stopping and removing a running container, as containerd's shim does after `crictl stop`:
+ * `kill <id> KILL`, the init's exit (reaped by us, its subreaper, as the shim would), then
+ * `delete <id>`. (A sleep as PID 1 ignores TERM, so the shim's SIGKILL after the timeout is
+ * the signal that ends it; the timeout itself is the client's, not the runtime's.)
+ */
+async function benchStop() {
+  const b = bundle('sleep', ['sleep', '1000000']);
+  const pidFile = join(WORK, 'stop.pid');
+  const samples = await alternate((r) => {
+    const id = newId('stop');
+    live.push([r, id]);
+    rmSync(pidFile, { force: true });
+    const c = run(rt(r, 'run', '--detach', '--pid-file', pidFile, '--bundle', b, id));
+    if (c.code !== 0) fail(r, 'run --detach sleep', c);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const k = run(rt(r, 'kill', id, 'KILL'));
+    if (k.code !== 0) fail(r, 'kill KILL', k);
+    const t0 = process.hrtime.bigint();
+    if (!reap(pid, 30_000)) throw new Error(`${r.name}: the init ${pid} was not re-parented to the bench`);
+    const waitMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const d = run(rt(r, 'delete', id));
+    if (d.code !== 0) fail(r, 'delete', d);
+    live.pop();
+    return { total: k.wallMs + waitMs + d.wallMs, kill: k.wallMs, wait: waitMs, del: d.wallMs };
+  });
+  inShort(() => numRow('stop+delete a running container (kill KILL, exit, delete): wall', med(samples, 'total')));
+  numRow('  kill KILL', med(samples, 'kill'));
+  numRow('  the init exits', med(samples, 'wait'));
+  numRow('  delete', med(samples, 'del'));
+}
+
 function oursHasVerb(verb) {
   const r = runtimes.find((x) => x.name === 'ours');
   const res = run([...r.argv, verb, '--help']);
@@ -734,7 +766,7 @@ try {
   console.log(`mydocker-runc bench: ${info}`);
   console.log(`runs: ${RUNS} per runtime per figure (after ${WARMUP} warm-up runs), alternating; NODE_EXTRA_CA_CERTS unset for both sides\n`);
   if (!RUNC) notes.push('runc is not installed: only our column is measured (apt-get install runc).');
-  const steps = { run: benchRun, lifecycle: benchLifecycle, exec: benchExec, memory: benchMemory, pids: benchPids, scale: benchScale, shebang: benchShebang };
+  const steps = { run: benchRun, lifecycle: benchLifecycle, stop: benchStop, exec: benchExec, memory: benchMemory, pids: benchPids, scale: benchScale, shebang: benchShebang };
   for (const name of ALL) {
     if (!ONLY.has(name)) continue;
     process.stderr.write(`bench: ${name}...\n`);

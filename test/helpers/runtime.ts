@@ -1,6 +1,7 @@
 // Test harness shared by the integration suites: a base config from bundles/busybox, bundles in
 // temp dirs, the runtime CLI (ours or Debian's runc, so a scenario can be proven on runc first),
 // and cleanup that leaves the host as it was even when a test fails.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncOptions, type SpawnSyncReturns } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -246,3 +247,13 @@ export async function waitFor<T>(fn: () => T, timeoutMs = 10_000, what = 'condit
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** SigBlk/SigIgn/SigCgt lines: nothing blocked or caught, and none of SIGUSR1, SIGPIPE, SIGXFSZ ignored. */
+export function cleanSignals(out: string): void {
+  const mask = (name: string) => BigInt(`0x${new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(out)?.[1] ?? 'x'}`);
+  assert.equal(mask('SigBlk'), 0n, out);
+  assert.equal(mask('SigCgt'), 0n, out);
+  const ours = (1n << 9n) | (1n << 12n) | (1n << 24n); // SIGUSR1, SIGPIPE, SIGXFSZ
+  assert.equal(mask('SigIgn') & ours, 0n, out);
+}
+

@@ -46,7 +46,7 @@ describe('bad config', () => {
   refused('missing executable', (c) => void (c.process.args = ['/bin/no-such-binary']), /no-such-binary/);
   refused('executable not in PATH', (c) => void (c.process.args = ['no-such-command']), /"no-such-command": executable file not found in \$PATH/);
   refused('unknown capability', (c) => void c.process.capabilities.bounding.push('CAP_FLY'), /CAP_FLY/);
-  refused('bad mount source', (c) => void c.mounts.push({ destination: '/x', type: 'bind', source: '/nonexistent', options: ['bind'] }), /mount .*\/nonexistent.*\/x.*does not exist/);
+  refused('bad mount source', (c) => void c.mounts.push({ destination: '/x', type: 'bind', source: '/nonexistent', options: ['bind'] }), /mounts\[\d+\] \/nonexistent on \/x: bind source \/nonexistent does not exist/);
   refused('missing config.json', (_c, bundle) => {
     const b = bundle();
     writeFileSync(join(b, 'config.json'), '');

@@ -269,7 +269,6 @@ describe(`cgroups on this host (${layout.kind})`, () => {
     const cases: [string, LinuxResources, RegExp][] = [
       ['network', { network: { classID: 0x100001 } }, /^UnsupportedError: linux\.resources\.network\.classID: /],
       ['hugepage', { hugepageLimits: [{ pageSize: '3MB', limit: 1 << 20 }] }, /linux\.resources\.hugepageLimits\[0\]\.pageSize: huge page size "3MB" does not exist on this host/],
-      ['kmem', { memory: { kernel: 1 << 20 } }, /^UnsupportedError: linux\.resources\.memory\.kernel: /],
       ['rdma', { rdma: { mydocker0: { hcaHandles: 1 } } }, /linux\.resources\.rdma/],
       ['rt', { cpu: { realtimeRuntime: 10_000_000, realtimePeriod: 1_000_000 } }, /linux\.resources\.cpu\.realtime/],
       ['swap', { memory: { limit: 2 << 20, swap: 1 << 20 } }, /^ConfigError: linux\.resources\.memory\.swap: /],

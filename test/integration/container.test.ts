@@ -4,12 +4,12 @@
 // same probe runs under runc too, so a failure both share is the test's or the host's.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { capabilityNumber } from '../../src/spec/tables.js';
-import { baseConfig, haveRunc, OURS, RUNC, Sandbox, uniqueId, type Runtime } from '../helpers/runtime.js';
+import { baseConfig, cleanSignals, haveRunc, OURS, RUNC, Sandbox, uniqueId, type Runtime } from '../helpers/runtime.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Config = any;
@@ -38,6 +38,10 @@ function bothRuntimes(name: string, script: string, check: (out: string, rt: str
   it(`${name} (runc, control)`, { skip: !haveRunc() && 'runc is not installed' }, () => {
     check(probe(RUNC, script, edit), 'runc');
   });
+}
+
+function hostIsV2(): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l));
 }
 
 function capMask(names: string[]): bigint {
@@ -86,6 +90,18 @@ describe('inside the container', () => {
     assert.match(out, /tmp-writable/);
   });
 
+  // The `cgroup` mount on a v1 or hybrid host, as runc 1.1 lays it out: a read-write tmpfs,
+  // each v1 hierarchy read-only (the config's "ro"), and no cgroup2 `unified` directory.
+  // (On a pure v2 host it is the container's cgroup2 directory: cgroups.test.ts.)
+  const cgroupView = 'awk \'$5 ~ "^/sys/fs/cgroup" { split($6, o, ","); for (i = 7; $i != "-"; i++); print $5, o[1], $(i+1) }\' /proc/self/mountinfo | sort';
+  it('the /sys/fs/cgroup view matches runc\'s', { skip: (!haveRunc() && 'runc is not installed') || (hostIsV2() && 'a pure cgroup v2 host') }, () => {
+    const ours = probe(OURS, cgroupView);
+    assert.equal(ours, probe(RUNC, cgroupView));
+    assert.match(ours, /^\/sys\/fs\/cgroup rw tmpfs$/m);
+    assert.match(ours, /^\/sys\/fs\/cgroup\/memory ro cgroup$/m);
+    assert.doesNotMatch(ours, /cgroup2|unified/);
+  });
+
   it('bind mounts from the config appear, with their options', () => {
     const host = mkdtempSync(join(tmpdir(), 'mydocker-test-bind-'));
     try {
@@ -131,6 +147,24 @@ describe('inside the container', () => {
     c.process.cwd = '/tmp';
     c.process.env.push('FOO=bar');
   });
+
+  // HOME, when process.env has none (Kubernetes' configs usually carry none): the passwd
+  // entry's home for the process's uid, read inside the container; an empty HOME counts as none.
+  bothRuntimes('HOME comes from the container\'s /etc/passwd when the env has none (root)', 'echo "home=$HOME"', (out) => {
+    assert.equal(out, 'home=/root\n');
+  });
+
+  bothRuntimes('HOME for another uid, replacing an empty HOME', 'echo "home=$HOME"', (out) => {
+    assert.equal(out, 'home=/usr/sbin\n');
+  }, (c) => {
+    c.process.user = { uid: 1, gid: 1 };
+    c.process.env.push('HOME=');
+  });
+
+  // Node ignores SIGPIPE and SIGXFSZ, and ignored dispositions survive execve: the process
+  // must start clean, or `yes | head` never ends `yes` with SIGPIPE.
+  // (What the caller itself ignores is inherited, under runc too: only ours are checked.)
+  bothRuntimes('the process starts with no signal ignored, blocked or caught', 'exec grep -E "^Sig(Blk|Ign|Cgt)" /proc/self/status', cleanSignals);
 
   bothRuntimes('rlimits, noNewPrivileges and oomScoreAdj', 'ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status; cat /proc/self/oom_score_adj', (out) => {
     assert.deepEqual(out.trim().split('\n').map((s) => s.trim()), ['512', '777', 'NoNewPrivs:\t1', '123']);

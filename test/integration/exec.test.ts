@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { baseConfig, cleanEnv, haveRunc, OURS, processesMatching, REPO, RUNC, Sandbox, uniqueId, waitFor, withSandbox, type Runtime } from '../helpers/runtime.js';
+import { baseConfig, cleanEnv, cleanSignals, haveRunc, OURS, processesMatching, REPO, RUNC, Sandbox, uniqueId, waitFor, withSandbox, type Runtime } from '../helpers/runtime.js';
 
 const BOTH: Runtime[] = [OURS, RUNC];
 const noRunc = (rt: Runtime) => rt === RUNC && !haveRunc() && 'runc is not installed';
@@ -55,6 +55,19 @@ const scenarios = {
     const asUser = sb.run(['exec', '-e', 'FOO=bar', '-u', '5:6', '-g', '7', '--cwd', '/tmp', id, 'sh', '-c', probe]);
     const withCap = sb.run(['exec', '--cap', 'CAP_SYS_PTRACE', id, 'sh', '-c', probe]);
     return { asUser: [asUser.status, asUser.stdout], withCap: [withCap.status, withCap.stdout] };
+  },
+
+  /** HOME from the container's /etc/passwd for the exec'd uid when the env has none; an explicit one stays. */
+  home(sb: Sandbox) {
+    const id = running(sb, 'home');
+    const home = (...flags: string[]) => sb.run(['exec', ...flags, id, 'sh', '-c', 'echo $HOME']).stdout;
+    return { root: home(), daemon: home('-u', '1'), noEntry: home('-u', '4242'), given: home('-e', 'HOME=/given') };
+  },
+
+  /** No signal ignored, blocked or caught in the exec'd process (Node ignores SIGPIPE and SIGXFSZ). */
+  signals(sb: Sandbox) {
+    const id = running(sb, 'signals');
+    return sb.run(['exec', id, 'grep', '-E', '^Sig(Blk|Ign|Cgt)', '/proc/self/status']).stdout;
   },
 
   /** --preserve-fds 1: our fd 3 is the process's fd 3. */
@@ -230,6 +243,12 @@ describe('exec', () => {
     assert.match(s.asUser[1] as string, /foo=bar\n/);
     assert.match(s.asUser[1] as string, /uid=5 gid=6 groups=7\n\/tmp\n/);
     assert.match(s.withCap[1] as string, /CapBnd:\s*0*20080420\n/);
+  });
+
+  sideBySide('starts the process with clean signal dispositions', scenarios.signals, (s) => cleanSignals(s));
+
+  sideBySide("sets HOME from the container's /etc/passwd", scenarios.home, (s) => {
+    assert.deepEqual(s, { root: '/root\n', daemon: '/usr/sbin\n', noEntry: '/\n', given: '/given\n' });
   });
 
   sideBySide('passes fds with --preserve-fds', scenarios.preserveFds, (s) => {

@@ -2,10 +2,10 @@
 // creates of one id and of many ids. Afterwards nothing may be left behind.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { baseConfig, cleanEnv, leftoverCgroups, OURS, Sandbox, uniqueId, waitFor } from '../helpers/runtime.js';
+import { baseConfig, cleanEnv, leftoverCgroups, OURS, Sandbox, uniqueId, waitFor, withSandbox } from '../helpers/runtime.js';
 
 describe('a runtime killed during create', () => {
   it('while a createRuntime hook runs: delete --force removes everything', async () => {
@@ -113,4 +113,55 @@ describe('concurrency', () => {
       assert.deepEqual(sb.cleanup(), []);
     }
   });
+});
+
+describe('a broken state file', () => {
+  it('truncated: state, list and delete name it; delete --force still removes the init, its cgroup and the directory', withSandbox(OURS, async (sb) => {
+    const ok = sb.track(uniqueId('intact'));
+    const id = sb.track(uniqueId('truncated'));
+    for (const c of [ok, id]) assert.equal(sb.run(['create', '-b', sb.bundle(baseConfig(['sleep', '100'])), c], { detached: true }).status, 0);
+    const initPid = sb.state(id).pid as number;
+    const file = join(sb.root, id, 'state.json');
+    const text = readFileSync(file, 'utf8');
+    // Cut inside the cgroup record: the pid and its start time are still readable, the paths are not.
+    writeFileSync(file, text.slice(0, text.indexOf('"paths"') + 12));
+
+    const state = sb.run(['state', id]);
+    assert.equal(state.status, 1);
+    assert.equal(state.stderr, `mydocker-runc: container ${id}: state file ${file} is corrupt (truncated or not JSON); \`delete --force ${id}\` removes the container\n`);
+    const list = sb.run(['list', '-q']);
+    assert.equal(list.status, 0, list.stderr);
+    assert.equal(list.stdout, `${ok}\n`);
+    assert.match(list.stderr, new RegExp(`warning: container ${id}: state file ${file} is corrupt`));
+    assert.doesNotMatch(list.stderr + state.stderr, /TypeError|Cannot read/);
+    const del = sb.run(['delete', id]);
+    assert.equal(del.status, 1);
+    assert.match(del.stderr, /is corrupt/);
+    assert.ok(existsSync(`/proc/${initPid}`), 'a refused delete kills nothing');
+
+    const forced = sb.run(['delete', '--force', id]);
+    assert.equal(forced.status, 0, forced.stderr);
+    await waitFor(() => !existsSync(`/proc/${initPid}`) || readFileSync(`/proc/${initPid}/stat`, 'utf8').includes(') Z'), 10_000, 'the init to die');
+    assert.equal(existsSync(join(sb.root, id)), false);
+    assert.deepEqual(leftoverCgroups(id), []);
+    assert.equal(sb.state(ok)?.status, 'created', 'the other container is untouched');
+  }));
+
+  it("another runtime's state.json under our root: named by list and state, removed by delete --force", withSandbox(OURS, (sb) => {
+    const id = sb.track(uniqueId('foreign'));
+    mkdirSync(join(sb.root, id), { recursive: true });
+    // runc's own format (libcontainer State): none of our fields.
+    const file = join(sb.root, id, 'state.json');
+    writeFileSync(file, JSON.stringify({ id, init_process_pid: 1, init_process_start: 7, created: '2026-01-01T00:00:00Z', config: { rootfs: '/' }, cgroup_paths: {} }));
+    const list = sb.run(['list', '-q']);
+    assert.equal(list.status, 0, list.stderr);
+    assert.equal(list.stdout, '');
+    assert.equal(list.stderr, `mydocker-runc: warning: container ${id}: state file ${file} is not a mydocker-runc state ("version": missing); \`delete --force ${id}\` removes the container\n`);
+    const state = sb.run(['state', id]);
+    assert.equal(state.status, 1);
+    assert.match(state.stderr, /is not a mydocker-runc state/);
+    assert.equal(sb.run(['kill', id, 'KILL']).status, 1);
+    assert.equal(sb.run(['delete', '--force', id]).status, 0);
+    assert.equal(existsSync(join(sb.root, id)), false);
+  }));
 });

@@ -118,3 +118,92 @@ describe('lifecycle', () => {
     assert.match(again.stderr, /container not running/);
   }));
 });
+
+/**
+ * `kill` and `kill --all` in every state, as containerd's shim and podman use them; the same
+ * steps under runc 1.1 and ours must observe the same (rc, status afterwards, what is left).
+ * `settle` is not a timing assertion: it only lets a signal that should change nothing have
+ * its chance to (a wrong "still created" would then be caught by the comparison with runc).
+ */
+async function killInEveryState(sb: Sandbox) {
+  const settle = () => new Promise((r) => setTimeout(r, 200));
+  const status = (id: string) => sb.state(id)?.status ?? 'gone';
+  const rc = (args: string[]) => sb.run(args).status;
+  const untilNot = (id: string, s: string) => waitFor(() => (status(id) !== s ? status(id) : null), 10_000, `${id} to leave ${s}`);
+  const make = (tag: string, args: string[], edit: (c: ReturnType<typeof baseConfig>) => void = () => {}) => {
+    const id = sb.track(uniqueId(tag));
+    const config = baseConfig(args);
+    edit(config);
+    assert.equal(sb.run(['create', '-b', sb.bundle(config), id], { detached: true }).status, 0);
+    return id;
+  };
+  const pidsOf = (id: string) => JSON.parse(sb.run(['ps', '--format', 'json', id]).stdout || 'null') ?? [];
+  const seen: Record<string, unknown> = {};
+
+  // created: --all with a harmless signal changes nothing; TERM ends the waiting init (runc's
+  // Go init exits on it); then the stopped container refuses a plain kill but takes --all.
+  const a = make('kcreated', ['sleep', '1000']);
+  seen.createdAllUsr1 = [rc(['kill', '--all', a, 'USR1']), (await settle(), status(a))];
+  seen.createdUsr1 = [rc(['kill', a, 'USR1']), (await settle(), status(a))];
+  seen.createdTerm = [rc(['kill', a, 'TERM']), await untilNot(a, 'created')];
+  const stoppedKill = sb.run(['kill', a, 'KILL']);
+  seen.stoppedKill = [stoppedKill.status, /container not running/.test(stoppedKill.stderr)];
+  seen.stoppedAllKill = rc(['kill', '--all', a, 'KILL']);
+  const b = make('kcreatedall', ['sleep', '1000']);
+  seen.createdAllKill = [rc(['kill', '--all', b, 'KILL']), await untilNot(b, 'created')];
+
+  // paused: a plain signal leaves it paused, --all thaws it (runc freezes, signals, thaws),
+  // and SIGKILL to the init thaws it too so that it can die.
+  const c = make('kpaused', ['sleep', '1000']);
+  assert.equal(sb.run(['start', c]).status, 0);
+  assert.equal(sb.run(['pause', c]).status, 0);
+  seen.pausedCont = [rc(['kill', c, 'CONT']), (await settle(), status(c))];
+  seen.pausedAllCont = [rc(['kill', '--all', c, 'CONT']), (await settle(), status(c))];
+  assert.equal(sb.run(['pause', c]).status, 0);
+  seen.pausedKill = [rc(['kill', c, 'KILL']), await untilNot(c, 'paused')];
+  const d = make('kpausedall', ['sleep', '1000']);
+  assert.equal(sb.run(['start', d]).status, 0);
+  assert.equal(sb.run(['pause', d]).status, 0);
+  seen.pausedAllKill = [rc(['kill', '--all', d, 'KILL']), await untilNot(d, 'paused')];
+
+  // stopped with a process left in the cgroup: no PID namespace of its own, and the init
+  // exits leaving its child behind (a pod sharing a PID namespace looks the same).
+  const e = make('kleft', ['sh', '-c', 'sleep 1000 & exit 0'], (config) => {
+    config.linux.namespaces = config.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+  });
+  assert.equal(sb.run(['start', e]).status, 0);
+  await untilNot(e, 'running');
+  seen.leftStatus = status(e);
+  seen.leftBefore = pidsOf(e).length;
+  seen.leftKill = rc(['kill', e, 'KILL']);
+  seen.leftAllKill = rc(['kill', '--all', e, 'KILL']);
+  seen.leftAfter = await waitFor(() => (pidsOf(e).length === 0 ? 'empty' : null), 10_000, 'the cgroup to empty');
+  seen.leftDelete = rc(['delete', e]);
+  return seen;
+}
+
+describe('kill in every state, as runc 1.1', () => {
+  const expected = {
+    createdAllUsr1: [0, 'created'],
+    createdUsr1: [0, 'created'],
+    createdTerm: [0, 'stopped'],
+    stoppedKill: [1, true],
+    stoppedAllKill: 0,
+    createdAllKill: [0, 'stopped'],
+    pausedCont: [0, 'paused'],
+    pausedAllCont: [0, 'running'],
+    pausedKill: [0, 'stopped'],
+    pausedAllKill: [0, 'stopped'],
+    leftStatus: 'stopped',
+    leftBefore: 1,
+    leftKill: 1,
+    leftAllKill: 0,
+    leftAfter: 'empty',
+    leftDelete: 0,
+  };
+  for (const runtime of [RUNC, OURS]) {
+    it(runtime.name, { skip: runtime === RUNC && !haveRunc() && 'runc is not installed' }, withSandbox(runtime, async (sb) => {
+      assert.deepEqual(await killInEveryState(sb), expected);
+    }));
+  }
+});

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { networkLeaks, rootNetworks, waitFor, withMydocker } from '../helpers/mydocker.js';
 
@@ -133,6 +134,25 @@ describe('mydocker: kill -9 during rm and commit', () => {
     md.ok(['commit', 'c1', 'snap']);
     assert.equal(md.state('c1').Status, 'running');
     assert.equal(md.ok(['run', '--rm', 'snap', 'cat', '/file']), 'data\n');
+  }));
+});
+
+describe('mydocker: removal never deletes through a mount', () => {
+  it('a host directory left bind-mounted inside a container dir survives rm -f', withMydocker((md) => {
+    const host = join(md.dir, 'precious-host-dir');
+    mkdirSync(host);
+    writeFileSync(join(host, 'data'), 'user data');
+    const id = md.ok(['create', '--name', 'm1', 'busybox', 'true']).trim();
+    const target = join(md.root, 'containers', id, 'upper', 'leftover');
+    mkdirSync(target);
+    assert.equal(spawnSync('mount', ['--bind', host, target]).status, 0);
+    try {
+      md.ok(['rm', '-f', 'm1']);
+    } finally {
+      spawnSync('umount', [target]);
+    }
+    assert.equal(readFileSync(join(host, 'data'), 'utf8'), 'user data');
+    assert.deepEqual(md.ids(), []);
   }));
 });
 

@@ -173,6 +173,16 @@ describe('mydocker run: volumes', () => {
     assert.equal(md.ok(['volume', 'ls', '-q']), '');
   }));
 
+  it("a new volume gets the image's content at its path (docker's copy-up), unless nocopy", withMydocker((md) => {
+    assert.match(md.ok(['run', '--rm', '-v', 'etcvol:/etc', 'busybox', 'cat', '/etc/passwd']), /^root:x:0:0:/);
+    const hosts = md.ok(['run', '--rm', '-v', 'etcvol:/etc', 'busybox', 'cat', '/etc/hosts']);
+    assert.match(hosts, /localhost/, 'the generated /etc/hosts is mounted over the volume, not under it');
+    md.ok(['run', '--name', 'seeder', 'busybox', 'sh', '-c', 'mkdir /data && echo seed > /data/seed']);
+    md.ok(['commit', '-c', 'VOLUME /data', 'seeder', 'volimg']);
+    assert.equal(md.ok(['run', '--rm', 'volimg', 'cat', '/data/seed']), 'seed\n', "an image VOLUME keeps the image's files");
+    assert.equal(md.run(['run', '--rm', '-v', 'empty:/bin:nocopy', 'busybox', 'ls']).status, 127, 'nocopy: the volume hides /bin');
+  }));
+
   it('bad -v specs are one-line errors and leave nothing', withMydocker((md) => {
     for (const v of ['relative:path', 'rel/dir:/x', '/a:/b:bogus', ':/x', '/a:relative']) {
       const r = md.run(['run', '--rm', '-v', v, 'busybox', 'true']);
@@ -219,9 +229,10 @@ describe('mydocker run: resources reach the cgroup', () => {
 
 describe('mydocker run: detached containers', () => {
   it('-d prints the full id; ps shows Up; it exits on its own and ps shows its code', withMydocker(async (md) => {
-    const id = md.ok(['run', '-d', '--name', 'd1', 'busybox', 'sh', '-c', 'echo started; sleep 1; exit 7']).trim();
+    const id = md.ok(['run', '-d', '--name', 'd1', 'busybox', 'sh', '-c', 'echo started; until [ -e /tmp/go ]; do sleep 0.1; done; exit 7']).trim();
     assert.match(id, /^[0-9a-f]{64}$/);
     assert.match(md.ok(['ps', '--format', '{{.ID}} {{.Names}} {{.Status}}']), new RegExp(`^${id.slice(0, 12)} d1 Up `, 'm'));
+    md.ok(['exec', 'd1', 'touch', '/tmp/go']);
     await waitFor(() => md.state('d1').Status === 'exited', 15_000, 'the container to exit');
     assert.match(md.ok(['ps', '-a', '--format', '{{.Status}}']), /^Exited \(7\) /);
     assert.equal(md.ok(['ps', '-q']), '', 'not running any more');

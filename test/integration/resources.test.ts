@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { baseConfig, cleanEnv, OURS, Sandbox, uniqueId, waitFor, withSandbox } from '../helpers/runtime.js';
+import { baseConfig, cleanEnv, haveRunc, OURS, RUNC, Sandbox, uniqueId, waitFor, withSandbox } from '../helpers/runtime.js';
 
 /** The container's directory in a v1 controller or the v2 hierarchy (from the init's /proc/<pid>/cgroup). */
 function cgroupDir(pid: number, controller: string): string {
@@ -29,6 +29,20 @@ describe('resources', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'hi\n');
   }));
+
+  // Deprecated by the runtime-spec and ignored by Linux 5.16+; configs of containerd, docker and
+  // older tools still carry them: warned about once, the container runs (runc does the same).
+  for (const runtime of [RUNC, OURS]) {
+    it(`memory.kernel and kernelTCP are warned about and ignored (${runtime.name})`, { skip: runtime === RUNC && !haveRunc() && 'runc is not installed' }, withSandbox(runtime, (sb) => {
+      const config = baseConfig(['echo', 'hi']);
+      config.linux.resources.memory = { limit: 64 << 20, kernel: 32 << 20, kernelTCP: 16 << 20 };
+      const r = sb.run(['run', '-b', sb.bundle(config), sb.track(uniqueId('kmem'))]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, 'hi\n');
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, runtime === OURS ? /warning: linux\.resources\.memory\.kernel\/kernelTCP: .*ignored/ : /Kernel memory settings are ignored/);
+    }));
+  }
 
   it('pids.limit 5 stops a fork bomb at 5', withSandbox(OURS, (sb) => {
     const config = baseConfig(['sleep', '1000']);

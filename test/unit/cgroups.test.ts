@@ -13,6 +13,7 @@ import { type ApplyContext, type HostFacts, hugePageSizeName } from '../../src/c
 import { parseMountinfo, parseProcCgroup } from '../../src/cgroups/layout.js';
 import { innerPath, resolveInner } from '../../src/cgroups/paths.js';
 import { statsToJSON } from '../../src/cgroups/stats.js';
+import { ignoreKernelMemory } from '../../src/cgroups/kernel-memory.js';
 import { statsV1 } from '../../src/cgroups/v1/stats.js';
 import { sharesToWeight } from '../../src/cgroups/v2/cpu.js';
 import { deviceProgram, encodeProgram } from '../../src/cgroups/v2/devices.js';
@@ -148,14 +149,13 @@ describe('v1 memory', () => {
     try {
       applyResources(
         v1Target({ memory: f.dir }),
-        { memory: { limit: 64 << 20, swap: 128 << 20, reservation: 32 << 20, swappiness: 10, disableOOMKiller: true, kernelTCP: 1 << 20 } },
+        { memory: { limit: 64 << 20, swap: 128 << 20, reservation: 32 << 20, swappiness: 10, disableOOMKiller: true } },
         create,
       );
       assert.deepEqual(f.writes, [
         `memory.limit_in_bytes=${64 << 20}`,
         `memory.memsw.limit_in_bytes=${128 << 20}`,
         `memory.soft_limit_in_bytes=${32 << 20}`,
-        `memory.kmem.tcp.limit_in_bytes=${1 << 20}`,
         'memory.swappiness=10',
         'memory.oom_control=1',
       ]);
@@ -180,20 +180,28 @@ describe('v1 memory', () => {
     }
   });
 
-  it('refuses swap below the limit, and a kernel memory limit the kernel ignores', () => {
-    const f = fake({ ...V1_MEMORY, 'memory.kmem.limit_in_bytes': '9223372036854771712' });
+  it('refuses swap below the limit', () => {
+    const f = fake(V1_MEMORY);
     try {
       assert.throws(
         () => applyResources(v1Target({ memory: f.dir }), { memory: { limit: 100, swap: 50 } }, create),
         /^ConfigError: linux\.resources\.memory\.swap: memory\+swap limit 50 must be >= the memory limit 100/,
       );
-      // A temp file keeps what we wrote, so point the read-back at an "ignoring" kernel:
-      const ignoring = new CgroupDir(f.dir.path, () => {});
-      ignoring.write = () => {};
-      assert.throws(
-        () => applyResources(v1Target({ memory: ignoring }), { memory: { kernel: 1 << 20 } }, create),
-        /linux\.resources\.memory\.kernel: this kernel ignores kernel memory limits/,
-      );
+    } finally {
+      f.cleanup();
+    }
+  });
+
+  it('kernel and kernelTCP: dropped with one warning, never written (v1 and v2)', () => {
+    const r: LinuxResources = { memory: { limit: 64 << 20, kernel: 1 << 20, kernelTCP: -1 } };
+    assert.match(ignoreKernelMemory(r) ?? '', /kernel memory limits are deprecated and ignored/);
+    assert.deepEqual(r, { memory: { limit: 64 << 20 } });
+    assert.equal(ignoreKernelMemory(r), undefined, 'nothing left to warn about');
+    assert.equal(ignoreKernelMemory({ cpu: { shares: 2 } }), undefined);
+    const f = fake(V1_MEMORY);
+    try {
+      applyResources(v1Target({ memory: f.dir }), { memory: { kernel: 1 << 20, kernelTCP: 1 << 20 } }, create);
+      assert.deepEqual(f.writes, []);
     } finally {
       f.cleanup();
     }
@@ -257,8 +265,6 @@ describe('v2 memory', () => {
     const f = fake(V2_FILES);
     try {
       const cases: [LinuxResources, RegExp][] = [
-        [{ memory: { kernel: 1 << 20 } }, /linux\.resources\.memory\.kernel: kernel memory limits are not supported on cgroup v2/],
-        [{ memory: { kernelTCP: 1 << 20 } }, /linux\.resources\.memory\.kernelTCP: .*not supported on cgroup v2/],
         [{ memory: { swappiness: 10 } }, /linux\.resources\.memory\.swappiness: cgroup v2 has no per-cgroup swappiness/],
         [{ memory: { disableOOMKiller: true } }, /linux\.resources\.memory\.disableOOMKiller/],
         [{ memory: { useHierarchy: false } }, /linux\.resources\.memory\.useHierarchy: cgroup v2 is always hierarchical/],

@@ -4,9 +4,8 @@
 //   swap          memory.memsw.limit_in_bytes  memory+swap (the OCI meaning); -1 unlimited;
 //                                              limit -1 with swap unset sets both unlimited (runc)
 //   reservation   memory.soft_limit_in_bytes
-//   kernel        memory.kmem.limit_in_bytes   refused when the kernel ignores it (>= 5.16 accepts
-//                                              the write and does nothing: read back to tell)
-//   kernelTCP     memory.kmem.tcp.limit_in_bytes
+//   kernel, kernelTCP  never written: deprecated by the runtime-spec and ignored by Linux >= 5.16
+//                  (create and update drop them with a warning first, see ignoreKernelMemory)
 //   swappiness    memory.swappiness            -1 = leave (docker's "unset")
 //   disableOOMKiller  memory.oom_control "1"   (update with false writes "0")
 //   useHierarchy  memory.use_hierarchy         (modern kernels refuse 0: the write fails)
@@ -34,8 +33,6 @@ export function applyMemoryV1(dir: CgroupDir, m: LinuxMemory, ctx: ApplyContext)
   const limit = int(m.limit, 'limit');
   let swap = int(m.swap, 'swap');
   const reservation = int(m.reservation, 'reservation');
-  const kernel = int(m.kernel, 'kernel');
-  const kernelTCP = int(m.kernelTCP, 'kernelTCP');
 
   const hasMemsw = dir.has(MEMSW);
   if (limit === -1 && swap === 0 && hasMemsw) swap = -1;
@@ -88,27 +85,6 @@ export function applyMemoryV1(dir: CgroupDir, m: LinuxMemory, ctx: ApplyContext)
   }
 
   if (reservation !== 0) dir.write(`${F}.reservation`, 'memory.soft_limit_in_bytes', reservation);
-
-  if (kernel !== 0) {
-    if (!dir.has('memory.kmem.limit_in_bytes')) {
-      throw new UnsupportedError(`${F}.kernel: this kernel has no kernel memory limit (memory.kmem.limit_in_bytes)`);
-    }
-    dir.write(`${F}.kernel`, 'memory.kmem.limit_in_bytes', kernel);
-    if (kernel > 0) {
-      const got = parseUint(dir.read('memory.kmem.limit_in_bytes', `${F}.kernel`));
-      if (typeof got === 'bigint' || got > kernel + 65536) {
-        throw new UnsupportedError(
-          `${F}.kernel: this kernel ignores kernel memory limits (memory.kmem.limit_in_bytes accepted ${kernel} but still reads ${got})`,
-        );
-      }
-    }
-  }
-  if (kernelTCP !== 0) {
-    if (!dir.has('memory.kmem.tcp.limit_in_bytes')) {
-      throw new UnsupportedError(`${F}.kernelTCP: this kernel has no kernel TCP memory limit (memory.kmem.tcp.limit_in_bytes)`);
-    }
-    dir.write(`${F}.kernelTCP`, 'memory.kmem.tcp.limit_in_bytes', kernelTCP);
-  }
 
   if (m.swappiness !== undefined && m.swappiness !== null && m.swappiness !== -1) {
     if (!isInt(m.swappiness) || m.swappiness < 0) throw new ConfigError(`${F}.swappiness: ${m.swappiness} is not valid`);

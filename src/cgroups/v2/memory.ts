@@ -8,8 +8,8 @@
 //                 "0" holds when the host has no swap at all; anything else is refused.
 //   checkBeforeUpdate  on update, refuse a limit at or below memory.current
 // Refused on v2 (the files do not exist; never ignored):
-//   kernel > 0, kernelTCP > 0, swappiness (other than -1), disableOOMKiller: true,
-//   useHierarchy: false. (kernel/kernelTCP of -1 ask for "unlimited", which v2 is.)
+//   swappiness (other than -1), disableOOMKiller: true, useHierarchy: false.
+// kernel and kernelTCP are dropped with a warning before we get here (ignoreKernelMemory).
 import { ConfigError, RuntimeError, UnsupportedError } from '../../errors.js';
 import type { LinuxMemory } from '../../spec/generated/types.js';
 import { type CgroupDir, isInt, parseUint } from '../dir.js';
@@ -38,11 +38,6 @@ export function applyMemoryV2(dir: CgroupDir, m: LinuxMemory, ctx: ApplyContext)
   const limit = int(m.limit, 'limit');
   const swapIn = int(m.swap, 'swap');
   const reservation = int(m.reservation, 'reservation');
-  const kernel = int(m.kernel, 'kernel');
-  const kernelTCP = int(m.kernelTCP, 'kernelTCP');
-
-  if (kernel > 0) throw new UnsupportedError(`${F}.kernel: kernel memory limits are not supported on cgroup v2`);
-  if (kernelTCP > 0) throw new UnsupportedError(`${F}.kernelTCP: kernel TCP memory limits are not supported on cgroup v2`);
   if (m.swappiness !== undefined && m.swappiness !== null && m.swappiness !== -1) {
     throw new UnsupportedError(`${F}.swappiness: cgroup v2 has no per-cgroup swappiness`);
   }

@@ -6,10 +6,9 @@
 // process runs, pid file written; it is reparented to our parent's subreaper.
 // Our own failures exit 255, as runc's do, so that they are never mistaken for the process's
 // exit status.
-import { constants } from 'node:os';
 import { RuntimeError, UnsupportedError } from '../../errors.js';
 import { execInContainer } from '../../process/exec.js';
-import { attachTerminal, forwardSignals } from '../../process/terminal.js';
+import { waitForeground } from '../../process/foreground.js';
 import { intFlag, store, warn, type Globals } from '../globals.js';
 
 export interface ExecOptions {
@@ -70,21 +69,5 @@ export default async function (id: string, command: string[], o: ExecOptions, g:
     child.unref();
     process.exit(0);
   }
-  const exited = new Promise<number>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
-  });
-  const send = (sig: NodeJS.Signals) => {
-    try {
-      child.kill(sig);
-    } catch {
-      /* already gone */
-    }
-  };
-  if (master >= 0) return attachTerminal(master, exited, send);
-  const unforward = forwardSignals(send);
-  try {
-    return await exited;
-  } finally {
-    unforward();
-  }
+  return waitForeground(child, master);
 }

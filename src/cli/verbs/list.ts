@@ -1,9 +1,9 @@
 import { list } from '../../container/lifecycle.js';
-import { store, type Globals } from '../globals.js';
+import { log, store, type Globals } from '../globals.js';
 import { writeStdout } from '../stdout.js';
 
 export default function (o: { format: 'table' | 'json'; quiet?: boolean }, g: Globals): void {
-  const entries = list(store(g));
+  const entries = list(store(g), (_id, e) => log(g, 'warning', e.message));
   if (o.quiet) {
     writeStdout(entries.map((e) => `${e.id}\n`).join(''));
     return;

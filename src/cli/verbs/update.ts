@@ -101,5 +101,5 @@ export default function (id: string, o: UpdateFlags, g: Globals): void {
     resources = resourcesFromFlags(o, g);
   }
   // The façade validates (naming `label` in its errors) and applies.
-  new Runtime(store(g).root).update(id, resources, label);
+  warn(g, new Runtime(store(g).root).update(id, resources, label));
 }

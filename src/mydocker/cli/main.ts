@@ -303,6 +303,41 @@ for (const parent of [program, container]) {
     .action(verb(() => import('./verbs/snapshot.js').then((m) => ({ default: m.commit }))));
 }
 
+// Registry verbs (../registry/): pull, push, login, logout.
+const insecureOpt = () => new Option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for this registry (host[:port] or CIDR; repeatable)').argParser(collect as (v: string, p: unknown) => unknown);
+for (const parent of [program, image]) {
+  parent
+    .command('pull')
+    .description('download an image from a registry')
+    .argument('<name[:tag|@digest]>')
+    .option('--platform <os/arch[/variant]>', "the platform to pull from a multi-platform image (default: the host's)")
+    .option('-q, --quiet', 'print only the image name')
+    .addOption(insecureOpt())
+    .action(verb(() => import('./verbs/registry.js').then((m) => ({ default: m.pull }))));
+  parent
+    .command('push')
+    .description('upload an image to a registry')
+    .argument('<name[:tag]>')
+    .option('-a, --all-tags', 'push every tag of the repository')
+    .option('-q, --quiet', 'print only the pushed names')
+    .addOption(insecureOpt())
+    .action(verb(() => import('./verbs/registry.js').then((m) => ({ default: m.push }))));
+}
+program
+  .command('login')
+  .description('log in to a registry (credentials kept in config.json under the data root, or $DOCKER_CONFIG)')
+  .argument('[server]')
+  .option('-u, --username <username>', 'username')
+  .option('-p, --password <password>', 'password (prefer --password-stdin)')
+  .option('--password-stdin', 'read the password from stdin')
+  .addOption(insecureOpt())
+  .action(verb(() => import('./verbs/registry.js').then((m) => ({ default: m.login }))));
+program
+  .command('logout')
+  .description('forget the credentials of a registry')
+  .argument('[server]')
+  .action(verb(() => import('./verbs/registry.js').then((m) => ({ default: m.logout }))));
+
 const volume = program.command('volume').description('manage volumes');
 volume
   .command('create')

@@ -2,15 +2,16 @@
 // exit, remove. Every step is ordered so that a mydocker killed at any point leaves something
 // the next command (or `rm -f`) can finish: the record is written before what it describes is
 // made, cleanup is idempotent, and removal unmounts before it deletes.
-import { chownSync, closeSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { ensureInRoot, openRoot, resolveInRoot } from '../../rootfs/safe-path.js';
-import { flock, LOCK_EX, LOCK_SH, O_CLOEXEC, O_CREAT, O_RDONLY, open } from '../../kernel/files.js';
 import { join } from 'node:path';
 import { parseSignal } from '../../spec/tables.js';
 import type { Engine } from '../engine.js';
 import { CommandError, ConflictError, InputError, MydockerError } from '../errors.js';
 import { trace } from '../../trace.js';
 import { crashPoint } from '../crash.js';
+import { lockSync, type Release } from '../fs/locks.js';
 import { removeTree } from '../fs/remove.js';
 import type { Image } from '../images/types.js';
 import { hostHostnameText, hostsText, readHost, resolvConfText, writeInPlace } from './etc-files.js';
@@ -117,7 +118,38 @@ function resolveVolume(engine: Engine, rec: ContainerRecord, m: MountPoint): Mou
   const { volume } = engine.volumes.ensure(m.Name ?? '');
   if (!m.Name) rec.AnonymousVolumes.push(volume.Name);
   engine.containers.write(rec);
-  return { ...m, Name: volume.Name, Source: volume.Mountpoint };
+  return { ...m, Name: volume.Name, Source: volume.Mountpoint, CopyUp: !m.Mode.split(',').includes('nocopy') };
+}
+
+/**
+ * docker's copy-up: a volume that is still empty when its container first starts gets what the
+ * image has at its path (a VOLUME of an image keeps its files). The image's directory is
+ * resolved inside the rootfs (never through a symlink out of it) and copied with cp -a, which
+ * copies symlinks as symlinks.
+ */
+function copyUpVolumes(engine: Engine, rec: ContainerRecord, merged: string): void {
+  let changed = false;
+  for (const m of rec.Mounts) {
+    if (!m.CopyUp) continue;
+    m.CopyUp = false;
+    changed = true;
+    if (readdirSync(m.Source).length) continue;
+    const root = openRoot(merged);
+    try {
+      const fd = resolveInRoot(root, m.Destination);
+      if (fd === null) continue;
+      try {
+        if (!statSync(`/proc/self/fd/${fd}`).isDirectory()) continue;
+        const r = spawnSync('cp', ['-a', '--', `/proc/${process.pid}/fd/${fd}/.`, m.Source], { encoding: 'utf8' });
+        if (r.status !== 0) throw new MydockerError(`volume ${m.Name}: copy the image's ${m.Destination} into it: ${r.stderr.trim() || r.error?.message}`);
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      closeSync(root);
+    }
+  }
+  if (changed) engine.containers.write(rec);
 }
 
 export interface StartOptions {
@@ -166,6 +198,7 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
       writeInPlace(files.hosts, hostNet ? readHost('/etc/hosts') : (net?.hosts ?? hostsText([])));
       writeInPlace(files.resolvConf, resolvConfText(hostNet));
 
+      copyUpVolumes(engine, rec, dirs.merged);
       const user = resolveUser(dirs.merged, rec.Config.User || '');
       if (rec.Config.WorkingDir) ensureWorkdir(dirs.merged, rec.Config.WorkingDir, user.uid, user.gid);
       const mounts: ResolvedMount[] = rec.Mounts.map((m) => {
@@ -204,7 +237,7 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
         exitDir: exitDir(engine, id),
         socketDir: engine.paths.monitors,
         logPath: join(cdir, 'ctr.log'),
-        runtimePath: engine.runtimeCli,
+        runtimePath: engine.runtimeForMonitor(),
         runtimeArgs: ['--root', engine.paths.runtime],
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
@@ -371,23 +404,17 @@ function exitCommand(engine: Engine, id: string): string[] {
  * cleanup command waits for it, so it can never remove a --rm container under a client that
  * still has to report its exit code; a client that dies releases it with its fds.
  */
-export function holdAttachLock(engine: Engine, id: string): () => void {
-  const fd = open(join(engine.containers.path(id), ATTACH_LOCK), O_RDONLY | O_CREAT | O_CLOEXEC, 0o600);
-  flock(fd, LOCK_SH, ATTACH_LOCK);
-  return () => closeSync(fd);
+export function holdAttachLock(engine: Engine, id: string): Release {
+  return lockSync(join(engine.containers.path(id), ATTACH_LOCK), 'shared');
 }
 
 function waitForClients(engine: Engine, id: string): void {
-  let fd: number;
+  const path = join(engine.containers.path(id), ATTACH_LOCK);
+  if (!existsSync(path)) return; // never attached
   try {
-    fd = open(join(engine.containers.path(id), ATTACH_LOCK), O_RDONLY | O_CLOEXEC);
+    lockSync(path, 'exclusive')();
   } catch {
-    return; // never attached
-  }
-  try {
-    flock(fd, LOCK_EX, ATTACH_LOCK);
-  } finally {
-    closeSync(fd);
+    /* the container went meanwhile */
   }
 }
 

@@ -139,7 +139,8 @@ export function startMonitor(o: MonitorOptions): Promise<Monitor> {
       if (!settled) {
         settled = true;
         // conmon died before reporting: its own stderr says why (a bad option, a missing runtime).
-        setTimeout(() => reject(new MydockerError(`monitor: conmon exited before the container was created${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}`)), 20);
+        // Its daemon half says nothing when the runtime could not even be executed.
+        setTimeout(() => reject(new MydockerError(`monitor: conmon exited before the container was created: ${stderr.trim() ? stderr.trim().split('\n').pop() : `is ${o.runtimePath} runnable? (conmon logs to syslog)`}`)), 20);
       }
     });
     sync.on('error', () => exitedResolve());

@@ -77,6 +77,8 @@ export interface MountPoint {
   Mode: string;
   RW: boolean;
   Propagation: string;
+  /** A volume still to be filled from the image's content at its path (docker's copy-up), at first start. */
+  CopyUp?: boolean;
 }
 
 export interface RecordedState {

@@ -108,6 +108,11 @@ export function buildSpec(rec: ContainerRecord, ctx: SpecContext): Spec {
     });
   }
 
+  // docker's order: by depth of the destination (stable), so a volume at /etc comes before the
+  // /etc/hosts bind on top of it, whatever the order of the flags.
+  const depth = (d: string) => d.split('/').filter(Boolean).length;
+  mounts.sort((a, b) => depth(a.destination) - depth(b.destination));
+
   const network = hc.NetworkMode;
   const namespaces: NonNullable<Spec['linux']>['namespaces'] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }];
   if (network !== 'host') namespaces.push(ctx.netnsPath ? { type: 'network', path: ctx.netnsPath } : { type: 'network' });

@@ -7,12 +7,11 @@
 // - A container's mutations hold an exclusive flock on its directory (runtime/store.ts does the
 //   same for the runtime's state): two `rm -f`, a `stop` and conmon's cleanup serialise.
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomic } from '../../container/store.js';
-import { KernelError } from '../../kernel/ffi.js';
-import { flock, LOCK_EX, LOCK_NB, O_CLOEXEC, O_DIRECTORY, O_RDONLY, open } from '../../kernel/files.js';
 import { ConflictError, InputError, MydockerError, NotFoundError } from '../errors.js';
+import { lockSync, tryLock, type Release } from '../fs/locks.js';
 import type { DataRoot } from '../paths.js';
 import type { ContainerRecord } from './record.js';
 
@@ -112,10 +111,8 @@ export class ContainerStore {
     this.releaseName(from, id);
   }
 
-  private lockNames(): () => void {
-    const fd = open(this.namesDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    flock(fd, LOCK_EX, this.namesDir);
-    return () => closeSync(fd);
+  private lockNames(): Release {
+    return lockSync(this.namesDir, 'exclusive', { dir: true });
   }
 
   exists(id: string): boolean {
@@ -205,34 +202,23 @@ export class ContainerStore {
   }
 
   /** Lock a container (waits). Null when its directory is gone. */
-  lock(id: string): (() => void) | null {
-    let fd: number;
+  lock(id: string): Release | null {
     try {
-      fd = open(this.path(id), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      return lockSync(this.path(id), 'exclusive', { dir: true });
     } catch (e) {
-      if (e instanceof KernelError && e.code === 'ENOENT') return null;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
     }
-    flock(fd, LOCK_EX, this.path(id));
-    return () => closeSync(fd);
   }
 
   /** Try to lock without waiting: null when someone holds it, 'gone' when the directory is. */
-  tryLock(id: string): (() => void) | null | 'gone' {
-    let fd: number;
+  tryLock(id: string): Release | null | 'gone' {
     try {
-      fd = open(this.path(id), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    } catch {
-      return 'gone';
-    }
-    try {
-      flock(fd, LOCK_EX | LOCK_NB, this.path(id));
+      return tryLock(this.path(id), 'exclusive', { dir: true });
     } catch (e) {
-      closeSync(fd);
-      if (e instanceof KernelError && (e.code === 'EAGAIN' || e.code === 'EWOULDBLOCK')) return null;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
       throw e;
     }
-    return () => closeSync(fd);
   }
 
   /**

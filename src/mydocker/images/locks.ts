@@ -1,56 +1,15 @@
-// flock(2)-based locks for the image store, and temp areas that a crashed process cannot
-// leave behind for long.
-//
-// A lock is taken with LOCK_NB and retried with a short sleep, so that waiting never blocks
-// Node's event loop (two loads in one process must not deadlock on each other's flocks).
-// Temp areas are directories under DataRoot.tmp, each flocked by its owner for its whole
-// life: the next sweep finds a dead owner's area unlocked and removes it.
+// Temp areas for the image store that a crashed process cannot leave behind for long (the
+// locks themselves are fs/locks.ts, shared with the rest of mydocker). Temp areas are
+// directories under DataRoot.tmp, each flocked by its owner for its whole life: the next sweep
+// finds a dead owner's area unlocked and removes it.
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { KernelError } from '../../kernel/ffi.js';
-import { flock, LOCK_EX, LOCK_NB, LOCK_SH } from '../../kernel/files.js';
+import { flock, LOCK_EX, LOCK_NB } from '../../kernel/files.js';
 
-export type Release = () => void;
+import { tryFlock } from '../fs/locks.js';
 
-function tryFlock(fd: number, op: number, what: string): boolean {
-  try {
-    flock(fd, op | LOCK_NB, what);
-    return true;
-  } catch (e) {
-    if (e instanceof KernelError && (e.code === 'EWOULDBLOCK' || e.code === 'EAGAIN')) return false;
-    throw e;
-  }
-}
-
-/** Take a shared or exclusive flock on `path` (created if missing); resolves with its release. */
-export async function lock(path: string, mode: 'shared' | 'exclusive'): Promise<Release> {
-  const fd = openSync(path, 'a', 0o600);
-  const op = mode === 'shared' ? LOCK_SH : LOCK_EX;
-  try {
-    for (let wait = 1; !tryFlock(fd, op, path); wait = Math.min(wait * 2, 50)) await sleep(wait);
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  }
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    closeSync(fd);
-  };
-}
-
-/** Like lock(), but only if it is free now (null otherwise). */
-export function tryLock(path: string, mode: 'shared' | 'exclusive'): Release | null {
-  const fd = openSync(path, 'a', 0o600);
-  if (!tryFlock(fd, mode === 'shared' ? LOCK_SH : LOCK_EX, path)) {
-    closeSync(fd);
-    return null;
-  }
-  return () => closeSync(fd);
-}
+export { lock, tryLock, type Release } from '../fs/locks.js';
 
 export interface TempDir {
   path: string;

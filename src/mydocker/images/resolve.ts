@@ -1,7 +1,8 @@
 // Which image a `run`/`create` means. An image of that name always wins; the default image
 // (busybox, built in) is loaded on first need; and the book's image-less form — `mydocker run
 // -ti sh`, `mydocker run -d top` — runs the command in the default image when no image has
-// that name and the default image has that command.
+// that name and the default image has that command. An image the store lacks is pulled first
+// when its registry is reachable here (../registry/auto-pull.ts).
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine.js';
@@ -21,6 +22,9 @@ export async function resolveRunTarget(engine: Engine, ref: string, command: str
   if (found) return { imageRef: ref, image: found, command };
   const def = await engine.images.ensureDefault();
   if (!ref.includes(':') && (await hasCommand(engine, def, ref))) return { imageRef: 'busybox', image: def, command: [ref, ...command] };
+  // Not here: pulled, as docker does, when the reference names a registry reachable here.
+  const pulled = await (await import('../registry/auto-pull.js')).pullForRun(engine, ref);
+  if (pulled) return { imageRef: ref, image: pulled, command };
   throw new NotFoundError('image', `${ref}${ref.includes(':') || ref.includes('@') ? '' : ':latest'} (not in the image store; load, import or pull it first)`);
 }
 

@@ -23,21 +23,8 @@ export const DOCKER_DEFAULT_CAPS: readonly string[] = [
   'CAP_AUDIT_WRITE',
 ];
 
-export const DOCKER_MASKED_PATHS: readonly string[] = [
-  '/proc/asound',
-  '/proc/acpi',
-  '/proc/kcore',
-  '/proc/keys',
-  '/proc/latency_stats',
-  '/proc/timer_list',
-  '/proc/timer_stats',
-  '/proc/sched_debug',
-  '/proc/scsi',
-  '/sys/firmware',
-  '/sys/devices/virtual/powercap',
-];
-
-export const DOCKER_READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+/** docker masks and write-protects the same /proc and /sys entries as runc's default spec. */
+export { DEFAULT_MASKED_PATHS as DOCKER_MASKED_PATHS, DEFAULT_READONLY_PATHS as DOCKER_READONLY_PATHS } from '../../spec/defaults.js';
 
 /** "net_admin", "CAP_NET_ADMIN", "ALL" → canonical names (ALL stays ALL). */
 export function normalizeCap(flag: string, name: string): string {

@@ -1,6 +1,5 @@
 // `exec [-i] [-t] [-d] [-e] [-u] [-w] CONTAINER COMMAND…`: the process's exit status is ours.
-import { constants } from 'node:os';
-import { attachTerminal, forwardSignals } from '../../../container/runtime.js';
+import { waitForeground } from '../../../container/runtime.js';
 import { execInContainer } from '../../containers/exec.js';
 import { CommandError, InputError } from '../../errors.js';
 import { engineFor, type Globals } from '../globals.js';
@@ -34,21 +33,5 @@ export default async function (ref: string, command: string[], o: ExecFlags, g: 
     child.unref();
     return 0;
   }
-  const exited = new Promise<number>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
-  });
-  const send = (sig: NodeJS.Signals) => {
-    try {
-      child.kill(sig);
-    } catch {
-      /* gone */
-    }
-  };
-  if (master >= 0) return attachTerminal(master, exited, send);
-  const unforward = forwardSignals(send);
-  try {
-    return await exited;
-  } finally {
-    unforward();
-  }
+  return waitForeground(child, master);
 }
