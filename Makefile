@@ -52,10 +52,11 @@ test-integration: build rootfs default-image
 test: setup
 	$(MAKE) check test-unit test-integration test-containerd test-cgroup2
 
-# The main job: mydocker runs a busybox container from its embedded busybox image (offline).
+# The main job: mydocker runs a busybox container from its embedded busybox image (offline),
+# without a network (the default bridge, like docker0, would stay on the host after it).
 run: setup
 	$(MAKE) build
-	$(NODE) dist/mydocker.js run --rm busybox \
+	$(NODE) dist/mydocker.js run --rm --network none busybox \
 	  sh -c 'echo "Hello from busybox: I am PID $$$$ on $$(hostname), with $$(ls /proc | grep -c "^[0-9]") processes in sight"'
 
 # Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs); the CNI

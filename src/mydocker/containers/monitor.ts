@@ -46,6 +46,12 @@ export interface MonitorOptions {
   env: NodeJS.ProcessEnv;
   /** conmon's working directory: it drops an "oom" file there when the cgroup OOM-kills. */
   cwd: string;
+  /**
+   * fds conmon keeps open for the container's life (from its fd 4 on): the sockets holding
+   * published host ports. conmon never reads them; the runtime's init closes them before the
+   * container's process runs.
+   */
+  extraFds?: number[];
 }
 
 export interface Monitor {
@@ -93,7 +99,7 @@ export function conmonArgs(o: MonitorOptions): string[] {
 export function startMonitor(o: MonitorOptions): Promise<Monitor> {
   return new Promise((resolve, reject) => {
     const child = spawn(CONMON, conmonArgs(o), {
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', ...(o.extraFds ?? [])],
       env: { ...o.env, _OCI_SYNCPIPE: '3' },
       cwd: o.cwd,
     });
