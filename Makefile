@@ -90,6 +90,9 @@ test-containerd: build rootfs
 # The cgroup tests on a pure cgroup v2 kernel: a throwaway VM from ../shared/tools (about a
 # minute). A user's clone has no ../shared: then the target says so and succeeds.
 CGROUP2_VM := ../shared/tools/run-in-cgroup2-vm
+# What the default bridge's rules need (iptables-nft's xtables matches and targets): the VM's
+# kernel cannot autoload modules (no /sbin/modprobe there), so they are loaded first.
+VM_NET_MODULES := nft_compat nft_chain_nat xt_MASQUERADE xt_comment xt_conntrack xt_addrtype xt_nat xt_tcpudp xt_mark xt_multiport br_netfilter
 .PHONY: test-cgroup2
 test-cgroup2: build rootfs
 	@if [ ! -x $(CGROUP2_VM) ]; then \
@@ -99,8 +102,11 @@ test-cgroup2: build rootfs
 	$(CGROUP2_VM) $(CURDIR) -- node --test --test-concurrency=1 build/test/unit/cgroups.test.js \
 	  build/test/integration/cgroups.test.js build/test/integration/resources.test.js build/test/integration/lifecycle.test.js
 	@if [ -x $(CGROUP2_VM) ]; then \
-	  echo "test-cgroup2: mydocker (conmon, overlayfs, resources, pause, exit codes) on cgroup v2"; \
-	  $(CGROUP2_VM) -x /usr/bin/conmon $(CURDIR) -- node --test --test-concurrency=1 \
+	  echo "test-cgroup2: mydocker (conmon, overlayfs, the default bridge, resources, pause, exit codes) on cgroup v2"; \
+	  $(CGROUP2_VM) -x /usr/bin/conmon -x /usr/sbin/iptables-restore -x /usr/sbin/iptables-save \
+	    $$(for m in /usr/lib/*-linux-gnu/xtables/*.so; do printf ' -x %s' "$$m"; done) \
+	    $(CURDIR) -- sh -c 'for m in $(VM_NET_MODULES); do modprobe $$m 2>/dev/null; done; exec "$$@"' sh \
+	    node --test --test-concurrency=1 \
 	    --test-name-pattern='resources reach|exits on its own|pause freezes|output and exit codes|stop, kill, rm' \
 	    build/test/integration/mydocker-run.test.js build/test/integration/mydocker-lifecycle.test.js; \
 	fi

@@ -17,7 +17,7 @@ import type { Image } from '../images/types.js';
 import { hostHostnameText, hostsText, readHost, resolvConfText, writeInPlace } from './etc-files.js';
 import { joined, networksAtCreate, prepareStart, releaseNetworks } from '../network/container.js';
 import { closeAll } from '../network/ports.js';
-import { monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
+import { execFailureCode, monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
 import { containerSpec, type RunFlags } from './options.js';
 import { initialState, type ContainerRecord, type MountPoint } from './record.js';
 import { containerLower, createRootfsDirs, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
@@ -282,9 +282,8 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
 /** docker's codes for a container that could not start: 127 not found, 126 not runnable. */
 function commandError(e: Error): Error {
   const msg = runtimeMessage(e.message);
-  if (/executable file not found|no such file or directory|ENOENT|not found/i.test(msg)) return new CommandError(msg, 127);
-  if (/permission denied|EACCES|exec format error|ENOEXEC|is a directory/i.test(msg)) return new CommandError(msg, 126);
-  return new MydockerError(msg);
+  const code = execFailureCode(msg);
+  return code ? new CommandError(msg, code) : new MydockerError(msg);
 }
 
 /** A start that failed: back to "created" with the error, nothing left running or mounted. */

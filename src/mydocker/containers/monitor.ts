@@ -150,8 +150,24 @@ export function startMonitor(o: MonitorOptions): Promise<Monitor> {
 /** The runtime's one line, without its program-name prefix ("mydocker-runc: …"). */
 export function runtimeMessage(text: string): string {
   const lines = text.trim().split('\n').filter(Boolean);
-  const last = lines.find((l) => l.includes('mydocker-runc:')) ?? lines[lines.length - 1] ?? text;
+  // The runtime's error is its last line that is not a warning (poststop hooks that a failed
+  // create ran warn before it).
+  const ours = lines.filter((l) => l.includes('mydocker-runc:') && !/mydocker-runc:\s*warning:/.test(l));
+  const last = ours[ours.length - 1] ?? lines[lines.length - 1] ?? text;
   return last.replace(/^.*?mydocker-runc:\s*/, '').trim();
+}
+
+/**
+ * docker's exit codes for a command that could not be run: 127 when it is not there, 126 when
+ * it cannot be executed; null for any other failure (mydocker's own: 125). Only the runtime's
+ * exec errors count (`exec: "cmd": …`), never a "not found" elsewhere in a message.
+ */
+export function execFailureCode(message: string): 126 | 127 | null {
+  const m = /exec: ".*?": (.*)$/m.exec(message);
+  if (!m) return null;
+  if (/executable file not found|no such file or directory/i.test(m[1]!)) return 127;
+  if (/permission denied|exec format error|is a directory/i.test(m[1]!)) return 126;
+  return null;
 }
 
 /** The container's exit status from conmon's exit file, or null when it has not exited. */
