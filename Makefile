@@ -54,10 +54,11 @@ test-integration: build rootfs default-image
 test: setup
 	$(MAKE) check test-unit test-integration test-containerd test-cgroup2
 
-# The main job: mydocker runs a busybox container from its embedded busybox image (offline).
+# The main job: mydocker runs a busybox container from its embedded busybox image (offline),
+# without a network (the default bridge, like docker0, would stay on the host after it).
 run: setup
 	$(MAKE) build
-	$(NODE) dist/mydocker.js run --rm busybox \
+	$(NODE) dist/mydocker.js run --rm --network none busybox \
 	  sh -c 'echo "Hello from busybox: I am PID $$$$ on $$(hostname), with $$(ls /proc | grep -c "^[0-9]") processes in sight"'
 
 # Side by side with Debian's runc on the busybox bundle: one table (test/bench/bench.mjs); the CNI
@@ -92,6 +93,9 @@ test-containerd: build rootfs
 # throwaway VM from ../shared/tools (about five minutes). A user's clone has no ../shared:
 # then the target says so and succeeds.
 CGROUP2_VM := ../shared/tools/run-in-cgroup2-vm
+# What the default bridge's rules need (iptables-nft's xtables matches and targets): the VM's
+# kernel cannot autoload modules (no /sbin/modprobe there), so they are loaded first.
+VM_NET_MODULES := nft_compat nft_chain_nat xt_MASQUERADE xt_comment xt_conntrack xt_addrtype xt_nat xt_tcpudp xt_mark xt_multiport br_netfilter
 .PHONY: test-cgroup2
 test-cgroup2: build rootfs
 	@if [ ! -x $(CGROUP2_VM) ]; then \
@@ -102,8 +106,11 @@ test-cgroup2: build rootfs
 	  build/test/integration/cgroups.test.js build/test/integration/resources.test.js build/test/integration/lifecycle.test.js \
 	  build/test/integration/userns.test.js build/test/integration/no-mount-ns.test.js build/test/integration/exec.test.js
 	@if [ -x $(CGROUP2_VM) ]; then \
-	  echo "test-cgroup2: mydocker (conmon, overlayfs, resources, pause, exit codes) on cgroup v2"; \
-	  $(CGROUP2_VM) -x /usr/bin/conmon $(CURDIR) -- node --test --test-concurrency=1 \
+	  echo "test-cgroup2: mydocker (conmon, overlayfs, the default bridge, resources, pause, exit codes) on cgroup v2"; \
+	  $(CGROUP2_VM) -x /usr/bin/conmon -x /usr/sbin/iptables-restore -x /usr/sbin/iptables-save \
+	    $$(for m in /usr/lib/*-linux-gnu/xtables/*.so; do printf ' -x %s' "$$m"; done) \
+	    $(CURDIR) -- sh -c 'for m in $(VM_NET_MODULES); do modprobe $$m 2>/dev/null; done; exec "$$@"' sh \
+	    node --test --test-concurrency=1 \
 	    --test-name-pattern='resources reach|exits on its own|pause freezes|output and exit codes|stop, kill, rm' \
 	    build/test/integration/mydocker-run.test.js build/test/integration/mydocker-lifecycle.test.js; \
 	fi

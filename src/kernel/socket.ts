@@ -216,3 +216,41 @@ export const SHUT_WR = 1;
 export function shutdown(fd: number, how: number): void {
   check(libcFn('int shutdown(int fd, int how)')(fd, how), 'shutdown');
 }
+
+// ---- IPv4 sockets that hold a host port ----
+
+const AF_INET = 2;
+const SOCK_STREAM_INET = 1;
+const SOCK_DGRAM = 2;
+const SO_REUSEADDR = 2;
+
+/**
+ * A close-on-exec IPv4 socket bound to `ip`:`port` (TCP: listening), so that no other process
+ * can take that port while it is open: what a container engine holds for a published port
+ * (docker's proxy and podman's conmon do the same). A taken port throws KernelError EADDRINUSE.
+ */
+export function holdInetPort(proto: 'tcp' | 'udp', ip: string, port: number): number {
+  const octets = ip.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) throw new RangeError(`${ip}: not an IPv4 address`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`${port}: not a port`);
+  const what = `${proto} ${ip}:${port}`;
+  const fd = check(libcFn('int socket(int domain, int type, int protocol)')(AF_INET, (proto === 'tcp' ? SOCK_STREAM_INET : SOCK_DGRAM) | SOCK_CLOEXEC, 0), 'socket', what);
+  try {
+    if (proto === 'tcp') {
+      // As any TCP server: connections of an earlier holder in TIME_WAIT do not block the port.
+      const one = Buffer.alloc(4);
+      one.writeInt32LE(1, 0);
+      check(libcFn('int setsockopt(int fd, int level, int name, const void *value, uint32 len)')(fd, SOL_SOCKET, SO_REUSEADDR, one, 4), 'setsockopt', `SO_REUSEADDR ${what}`);
+    }
+    const addr = Buffer.alloc(16);
+    addr.writeUInt16LE(AF_INET, 0);
+    addr.writeUInt16BE(port, 2);
+    Buffer.from(octets).copy(addr, 4);
+    check(libcFn('int bind(int fd, const void *addr, uint32 len)')(fd, addr, addr.length), 'bind', what);
+    if (proto === 'tcp') check(libcFn('int listen(int fd, int backlog)')(fd, 1), 'listen', what);
+    return fd;
+  } catch (e) {
+    libcFn('int close(int fd)')(fd);
+    throw e;
+  }
+}

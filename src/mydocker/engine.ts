@@ -7,6 +7,7 @@ import { Runtime } from '../container/runtime.js';
 import { distScriptPath } from '../process/launch.js';
 import { ContainerStore } from './containers/store.js';
 import { ImageStore } from './images/store.js';
+import { NetworkStore } from './network/store.js';
 import { DataRoot } from './paths.js';
 import { NotFoundError } from './errors.js';
 import type { Image } from './images/types.js';
@@ -24,6 +25,7 @@ export class Engine {
   readonly volumes: VolumeStore;
   private runtime_?: Runtime;
   private images_?: ImageStore;
+  private networks_?: NetworkStore;
 
   constructor(opts: EngineOptions = {}) {
     this.rootGiven = opts.root;
@@ -38,6 +40,10 @@ export class Engine {
 
   get images(): ImageStore {
     return (this.images_ ??= new ImageStore(this.paths));
+  }
+
+  get networks(): NetworkStore {
+    return (this.networks_ ??= new NetworkStore(this.paths));
   }
 
   /** An image by reference, or null (the store throws NotFoundError). */

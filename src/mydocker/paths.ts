@@ -59,4 +59,12 @@ export class DataRoot {
   get locks(): string {
     return join(this.run, 'locks');
   }
+  /**
+   * Networking's run-time state, all of it under the root: IPAM allocations (ipam/), the
+   * bridge plugin's attachment records and host-port registry (cni/), and the OCI hook's
+   * per-container state with the pinned network namespaces (containers/).
+   */
+  get networkState(): string {
+    return join(this.run, 'networks');
+  }
 }

@@ -3,9 +3,10 @@
 // a cleanup that removes every container and then checks the host: no mount under the root,
 // no monitor, no cgroup of its containers, no runtime state — even when the test failed.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deleteFromSave } from '../../src/network/bridge/firewall.js';
 import { cleanEnv as runtimeEnv, mountsUnder, REPO, ROOTFS } from './runtime.js';
 
 export { mountsUnder, waitFor } from './runtime.js';
@@ -126,6 +127,9 @@ export class MydockerSandbox {
     const rtState = join(this.root, 'run', 'runtime');
     const left = existsSync(rtState) ? readdirSync(rtState) : [];
     if (left.length) problems.push(`runtime state left: ${left.join(', ')}`);
+    problems.push(...networkLeaks(this.root));
+    // The root's bridges (its networks, the default one included) go with it.
+    dropRootNetworks(this.root);
     // Last resort so one failure does not poison the next tests: unmount and kill what is ours.
     for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
     for (const p of procs) {
@@ -138,6 +142,113 @@ export class MydockerSandbox {
     if (!mountsUnder(this.dir).length) rmSync(this.dir, { recursive: true, force: true });
     if (problems.length) throw new Error(`the host is not as the test found it:\n${problems.join('\n')}`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Networks of a root: what its containers may have left on the host. Everything is found from
+// the root's own files (its conflists name its bridges and subnets, which no other root can
+// share), never by "the host must be unchanged": other developers test here at the same time.
+
+export interface RootNetwork {
+  name: string;
+  bridge: string;
+  subnet: string;
+}
+
+export function rootNetworks(root: string): RootNetwork[] {
+  const dir = join(root, 'networks');
+  if (!existsSync(dir)) return [];
+  const out: RootNetwork[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.conflist')) continue;
+    try {
+      const c = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      out.push({ name: c.name, bridge: c.plugins[0].bridge, subnet: c.plugins[0].ipam.subnet });
+    } catch {
+      /* a file a test damaged on purpose */
+    }
+  }
+  return out;
+}
+
+const ipNum = (s: string) => s.split('.').reduce((a, b) => a * 256 + Number(b), 0);
+export function inSubnet(ip: string, cidr: string): boolean {
+  const [net, len] = cidr.split('/');
+  const size = 2 ** (32 - Number(len));
+  const base = Math.floor(ipNum(net!) / size) * size;
+  return ipNum(ip) >= base && ipNum(ip) < base + size;
+}
+
+/** mydocker's firewall lines (rules, chains) that mention an address of one of `subnets`. */
+export function firewallLinesIn(subnets: string[]): string[] {
+  if (!subnets.length) return [];
+  const save = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout ?? '';
+  return save
+    .split('\n')
+    .filter((l) => /mydocker:|MYDOCKER-/.test(l))
+    .filter((l) => (l.match(/\d+\.\d+\.\d+\.\d+/g) ?? []).some((ip) => subnets.some((s) => inSubnet(ip, s))));
+}
+
+/** Files under `dir` whose name matches `re` (recursive, relative paths). */
+function filesMatching(dir: string, re: RegExp, rel = ''): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...filesMatching(join(dir, e.name), re, r));
+    else if (re.test(e.name)) out.push(r);
+  }
+  return out;
+}
+
+/**
+ * What a root's containers left of networking once they are all removed: veths on its bridges,
+ * firewall rules for its subnets, addresses still allocated, host ports still registered,
+ * attachment records, the hook's per-container state.
+ */
+export function networkLeaks(root: string): string[] {
+  const nets = rootNetworks(root);
+  const problems: string[] = [];
+  for (const n of nets) {
+    let ports: string[] = [];
+    try {
+      ports = readdirSync(`/sys/class/net/${n.bridge}/brif`);
+    } catch {
+      /* no bridge */
+    }
+    if (ports.length) problems.push(`veths left on ${n.bridge} (${n.name}): ${ports.join(', ')}`);
+  }
+  const rules = firewallLinesIn(nets.map((n) => n.subnet));
+  if (rules.length) problems.push(`firewall rules left: ${rules.join(' | ')}`);
+  const st = join(root, 'run', 'networks');
+  const allocated = filesMatching(join(st, 'ipam'), /^\d+\.\d+\.\d+\.\d+$/);
+  if (allocated.length) problems.push(`addresses still allocated: ${allocated.join(', ')}`);
+  const ports = filesMatching(join(st, 'cni', 'ports'), /./);
+  if (ports.length) problems.push(`host ports still registered: ${ports.join(', ')}`);
+  const records = filesMatching(join(st, 'cni', 'attachments'), /\.json$/);
+  if (records.length) problems.push(`attachment records left: ${records.join(', ')}`);
+  const hook = existsSync(join(st, 'containers')) ? readdirSync(join(st, 'containers')) : [];
+  if (hook.length) problems.push(`hook state left: ${hook.join(', ')}`);
+  return problems;
+}
+
+/**
+ * Delete what is left of a root's networks (the root is going away): firewall rules a failed
+ * test left for its subnets (by their attachment tags, as the plugin's own DEL finds them),
+ * then its bridges.
+ */
+export function dropRootNetworks(root: string): void {
+  const nets = rootNetworks(root);
+  const lines = firewallLinesIn(nets.map((n) => n.subnet));
+  const tags = new Set(lines.flatMap((l) => [...l.matchAll(/mydocker:([0-9a-f]+) |MYDOCKER-(?:MASQ|DNAT)-([0-9a-f]+)/g)].map((m) => m[1] ?? m[2]!)));
+  if (tags.size) {
+    const save = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout ?? '';
+    for (const t of tags) {
+      const tx = deleteFromSave(save, t);
+      if (tx) spawnSync('iptables-restore', ['--noflush', '--wait'], { input: tx });
+    }
+  }
+  for (const n of nets) spawnSync('ip', ['link', 'del', n.bridge], { stdio: 'ignore' });
 }
 
 /** `it(..., withMydocker(async (md) => …))`: a sandbox, always cleaned up and checked. */
@@ -169,10 +280,20 @@ export function havePodman(): boolean {
 
 export class Podman {
   readonly dir: string;
+  /** podman's network configs: its own, never /etc/cni/net.d (which podman's CNI backend uses whatever --root says). */
+  readonly netConfDir: string;
   private readonly base: string[];
+  private readonly prefix: string[];
 
-  constructor() {
+  /**
+   * `netns`: run podman (and so its conmon, its runtime and its CNI plugins, with their
+   * bridges and port-map chains) inside that network namespace, so nothing of its networking
+   * can reach or outlive the host's.
+   */
+  constructor(opts: { netns?: string } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'mydocker-test-podman-'));
+    this.netConfDir = join(this.dir, 'net.d');
+    mkdirSync(this.netConfDir);
     this.base = [
       '--root', join(this.dir, 'root'),
       '--runroot', join(this.dir, 'run'),
@@ -180,9 +301,24 @@ export class Podman {
       '--cgroup-manager', 'cgroupfs',
       '--events-backend', 'file',
       '--storage-driver', 'overlay',
+      '--network-config-dir', this.netConfDir,
     ];
+    this.prefix = opts.netns ? ['nsenter', `--net=${opts.netns}`, '--', 'podman'] : ['podman'];
     const imp = spawnSync('sh', ['-c', `tar -C ${ROOTFS} -c . | podman ${this.base.join(' ')} import - busybox`], { encoding: 'utf8' });
     if (imp.status !== 0) throw new Error(`podman import: ${imp.stderr}`);
+  }
+
+  /** A CNI network for podman: the reference bridge + host-local (its data in our dir) + portmap. */
+  addNetwork(name: string, bridge: string, subnet: string): void {
+    const conf = {
+      cniVersion: '0.4.0',
+      name,
+      plugins: [
+        { type: 'bridge', bridge, isGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet }]], dataDir: join(this.dir, 'ipam') } },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    };
+    writeFileSync(join(this.netConfDir, `${name}.conflist`), JSON.stringify(conf));
   }
 
   /**
@@ -192,13 +328,15 @@ export class Podman {
   static readonly RUN_DEFAULTS = ['--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1000:1000'];
 
   run(args: string[], input = ''): Result {
-    const r = spawnSync('podman', [...this.base, ...args], { encoding: 'utf8', input, env: cleanEnv(), timeout: 120_000 });
+    const [cmd, ...pre] = this.prefix;
+    const r = spawnSync(cmd!, [...pre, ...this.base, ...args], { encoding: 'utf8', input, env: cleanEnv(), timeout: 120_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
   cleanup(): void {
     this.run(['rm', '-a', '-f', '-t', '0']);
-    spawnSync('podman', [...this.base, 'system', 'reset', '-f'], { stdio: 'ignore' });
+    const [cmd, ...pre] = this.prefix;
+    spawnSync(cmd!, [...pre, ...this.base, 'system', 'reset', '-f'], { stdio: 'ignore' });
     for (const m of mountsUnder(this.dir).reverse()) spawnSync('umount', ['-l', m]);
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -1,14 +1,28 @@
-// mydocker killed with -9 at each step of run, rm and commit, and corrupt state: the next
-// command or `rm -f` finishes or undoes what was half done, nothing is left on the host
-// (withMydocker checks mounts, monitors, cgroups and runtime state), and user data survives.
+// mydocker killed with -9 at each step of run, rm, commit and network create/rm, and corrupt
+// state: the next command or `rm -f` finishes or undoes what was half done, nothing is left on
+// the host (withMydocker checks mounts, monitors, cgroups, runtime state and networking: veths,
+// firewall rules, addresses, host ports, hook state), and user data survives.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { waitFor, withMydocker } from '../helpers/mydocker.js';
+import { networkLeaks, rootNetworks, waitFor, withMydocker } from '../helpers/mydocker.js';
 
-const RUN_POINTS = ['create:name-reserved', 'create:record-written', 'create:rootfs-made', 'start:mounted', 'start:monitor-created', 'start:started'];
+const RUN_POINTS = ['create:name-reserved', 'create:record-written', 'create:rootfs-made', 'start:mounted', 'start:network-allocated', 'start:monitor-created', 'start:started'];
+
+/** A TCP port nothing listens on (the kernel's pick), and whether one can be listened on. */
+function listenable(port = 0): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(0));
+    s.listen(port, '0.0.0.0', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
 
 describe('mydocker: kill -9 during run, then rm -f', () => {
   for (const point of RUN_POINTS) {
@@ -17,7 +31,9 @@ describe('mydocker: kill -9 during run, then rm -f', () => {
         const host = join(md.dir, 'userdata');
         mkdirSync(host);
         writeFileSync(join(host, 'precious'), 'keep me');
-        const r = md.run(['run', ...(detach ? ['-d'] : []), '--name', 'victim', '-v', `${host}:/data`, 'busybox', 'sh', '-c', 'echo $$ > /data/pid; sleep 60'], {
+        const hp = await listenable();
+        // On the default bridge with a published port: an address, a held port, maybe a veth and rules.
+        const r = md.run(['run', ...(detach ? ['-d'] : []), '--name', 'victim', '-p', `${hp}:80`, '-v', `${host}:/data`, 'busybox', 'sh', '-c', 'echo $$ > /data/pid; sleep 60'], {
           env: { MYDOCKER_TEST_CRASH_AT: point },
         });
         assert.equal(r.status, null, `killed at ${point}: ${r.stderr}`);
@@ -25,13 +41,27 @@ describe('mydocker: kill -9 during run, then rm -f', () => {
         const ids = md.ok(['ps', '-aq', '--no-trunc']).trim().split('\n').filter(Boolean);
         for (const id of ids) md.ok(['rm', '-f', id]);
         for (const id of md.ids()) md.ok(['rm', '-f', id]);
-        // The name is free again (a stale reservation is reclaimed).
-        md.ok(['run', '--rm', '--name', 'victim', 'busybox', 'true']);
+        assert.deepEqual(networkLeaks(md.root), [], 'nothing of its network is left');
+        // The name and the port are free again (a stale reservation is reclaimed).
+        assert.equal(await listenable(hp), hp, 'its host port is free again');
+        md.ok(['run', '--rm', '--name', 'victim', '-p', `${hp}:80`, 'busybox', 'true']);
         assert.equal(readFileSync(join(host, 'precious'), 'utf8'), 'keep me', 'the bind-mounted host dir survives');
         assert.equal(md.ok(['ps', '-aq']), '');
       }));
     }
   }
+
+  it('start after a run killed between create and start: the old monitor goes, the new run is clean', withMydocker(async (md) => {
+    const r = md.run(['run', '-d', '--name', 'half', 'busybox', 'sh', '-c', 'echo run; sleep 60'], { env: { MYDOCKER_TEST_CRASH_AT: 'start:monitor-created' } });
+    assert.equal(r.status, null);
+    assert.equal(md.state('half').Status, 'created');
+    md.ok(['start', 'half']);
+    assert.equal(md.state('half').Status, 'running');
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(md.state('half').Status, 'running', 'no stale exit or cleanup from the first monitor');
+    md.ok(['stop', '-t', '0', 'half']);
+    assert.equal(md.state('half').ExitCode, 137);
+  }));
 
   it('a foreground run killed while its container runs: the container lives on, rm -f removes it', withMydocker(async (md) => {
     const child = md.spawn(['run', '--name', 'orphan', 'busybox', 'sh', '-c', 'echo up; sleep 60']);
@@ -51,6 +81,48 @@ describe('mydocker: kill -9 during run, then rm -f', () => {
     await waitFor(() => out.includes('up'), 15_000, 'the container to run');
     child.kill('SIGKILL');
     await waitFor(() => md.ids().length === 0, 20_000, 'the container to be removed by its monitor');
+  }));
+});
+
+describe('mydocker: kill -9 on a user network', () => {
+  for (const point of ['start:network-allocated', 'start:monitor-created', 'start:started']) {
+    it(`${point}: rm -f leaves no veth, rule, address or hosts entry; the neighbour forgets it`, withMydocker(async (md) => {
+      md.ok(['network', 'create', 'crashnet']);
+      md.ok(['run', '-d', '--name', 'stays', '--network', 'crashnet', 'busybox', 'sleep', '60']);
+      const r = md.run(['run', '-d', '--name', 'dies', '--network', 'crashnet', 'busybox', 'sleep', '60'], {
+        env: { MYDOCKER_TEST_CRASH_AT: point },
+      });
+      assert.equal(r.status, null, `killed at ${point}: ${r.stderr}`);
+      md.ok(['rm', '-f', 'dies']);
+      assert.doesNotMatch(md.ok(['exec', 'stays', 'cat', '/etc/hosts']), /dies/);
+      md.ok(['rm', '-f', 'stays']);
+      assert.deepEqual(networkLeaks(md.root), []);
+      md.ok(['network', 'rm', 'crashnet']);
+    }));
+  }
+});
+
+describe('mydocker: kill -9 during network create and rm', () => {
+  it('create killed after its config: the network works (its bridge is made on first use) and rm removes it', withMydocker((md) => {
+    md.ok(['network', 'ls']); // the default network first: the crash is in the user network's creation
+    const r = md.run(['network', 'create', 'half'], { env: { MYDOCKER_TEST_CRASH_AT: 'network:config-written' } });
+    assert.equal(r.status, null);
+    assert.match(md.ok(['network', 'ls', '--format', '{{.Name}}']), /^half$/m);
+    const bridge = rootNetworks(md.root).find((n) => n.name === 'half')!.bridge;
+    assert.equal(md.ok(['run', '--rm', '--network', 'half', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0 | wc -l']).trim(), '1');
+    assert.ok(readdirSync('/sys/class/net').includes(bridge));
+    md.ok(['network', 'rm', 'half']);
+    assert.ok(!readdirSync('/sys/class/net').includes(bridge));
+  }));
+
+  it('rm killed after the bridge went: the next rm finishes', withMydocker((md) => {
+    md.ok(['network', 'create', 'going']);
+    const bridge = rootNetworks(md.root).find((n) => n.name === 'going')!.bridge;
+    const r = md.run(['network', 'rm', 'going'], { env: { MYDOCKER_TEST_CRASH_AT: 'network:bridge-deleted' } });
+    assert.equal(r.status, null);
+    assert.ok(!readdirSync('/sys/class/net').includes(bridge));
+    md.ok(['network', 'rm', 'going']);
+    assert.doesNotMatch(md.ok(['network', 'ls', '--format', '{{.Name}}']), /going/);
   }));
 });
 
@@ -107,5 +179,20 @@ describe('mydocker: corrupt or foreign state', () => {
     md.ok(['rm', '-f', id]);
     assert.deepEqual(md.ids(), []);
     md.ok(['create', '--name', 'broken', 'busybox', 'true']);
+  }));
+
+  it("a damaged network state of a running container: rm -f still detaches it (by what mydocker knows)", withMydocker((md) => {
+    md.ok(['network', 'create', 'dmg']);
+    const id = md.ok(['run', '-d', '--name', 'hurt', '--network', 'dmg', '-p', '80', 'busybox', 'sleep', '60']).trim();
+    writeFileSync(join(md.root, 'run', 'networks', 'containers', id, 'result.json'), '{"trunc');
+    md.ok(['rm', '-f', 'hurt']);
+    assert.deepEqual(networkLeaks(md.root), []);
+  }));
+
+  it('a corrupt record of a running container on a network: rm -f finds its network by searching', withMydocker((md) => {
+    const id = md.ok(['run', '-d', '--name', 'lost', '-p', '80', 'busybox', 'sleep', '60']).trim();
+    writeFileSync(join(md.root, 'containers', id, 'container.json'), '{"trunc');
+    md.ok(['rm', '-f', id]);
+    assert.deepEqual(networkLeaks(md.root), []);
   }));
 });

@@ -139,16 +139,17 @@ describe('mydocker with a terminal (under script(1), a real pty)', () => {
   }));
 });
 
-describe('mydocker: networking not yet', () => {
-  it('-p and --network bridge are refused clearly; host works', withMydocker((md) => {
-    const p = md.run(['run', '--rm', '-p', '8080:80', 'busybox', 'true']);
-    assert.equal(p.status, 125);
-    assert.match(p.stderr, /-p\/--publish/);
-    assert.equal(md.ids().length, 0);
+describe('mydocker: network modes', () => {
+  it('the default is the bridge network (eth0); none has lo only; host is the host\'s own namespace', withMydocker((md) => {
+    assert.deepEqual(md.ok(['run', '--rm', 'busybox', 'ls', '/sys/class/net']).trim().split('\n').sort(), ['eth0', 'lo']);
+    assert.equal(md.ok(['run', '--rm', '--network', 'none', 'busybox', 'ls', '/sys/class/net']).trim(), 'lo');
     // --network host: the host's own network namespace (the same inode), not a copy of it.
     const hostNs = readlinkSync('/proc/self/ns/net');
     assert.equal(md.ok(['run', '--rm', '--network', 'host', 'busybox', 'readlink', '/proc/self/ns/net']).trim(), hostNs);
     assert.notEqual(md.ok(['run', '--rm', 'busybox', 'readlink', '/proc/self/ns/net']).trim(), hostNs);
-    assert.equal(md.ok(['run', '--rm', 'busybox', 'ls', '/sys/class/net']).trim(), 'lo');
+    const p = md.run(['run', '--rm', '--network', 'none', '-p', '8080:80', 'busybox', 'true']);
+    assert.equal(p.status, 125);
+    assert.match(p.stderr, /-p\/--publish: .*--network none/);
+    assert.equal(md.ids().length, 0);
   }));
 });

@@ -48,7 +48,7 @@ function addRunOptions(cmd: Command, create = false): Command {
     if (create && f.long === 'detach') continue;
     const flags = `${f.short ? `-${f.short}, ` : ''}--${f.long}${f.value ? ' <value>' : ''}`;
     const opt = new Option(flags);
-    if (f.value && ['env', 'env-file', 'volume', 'tmpfs', 'label', 'publish', 'cap-add', 'cap-drop', 'security-opt', 'device', 'ulimit'].includes(f.long)) {
+    if (f.value && ['env', 'env-file', 'volume', 'tmpfs', 'label', 'publish', 'expose', 'network-alias', 'cap-add', 'cap-drop', 'security-opt', 'device', 'ulimit'].includes(f.long)) {
       opt.argParser(collect as (v: string, p: unknown) => unknown);
     }
     cmd.addOption(opt);
@@ -155,10 +155,10 @@ exec.action(verb(() => import('./verbs/exec.js')));
 
 program
   .command('inspect')
-  .description('low-level information on containers, images or volumes (JSON)')
+  .description('low-level information on containers, images, volumes or networks (JSON)')
   .argument('<name...>')
   .option('-f, --format <template>', 'Go template')
-  .option('--type <type>', 'container, image or volume')
+  .option('--type <type>', 'container, image, volume or network')
   .option('-s, --size', 'accepted')
   .action(verb(() => import('./verbs/inspect.js')));
 
@@ -366,6 +366,75 @@ volume
   .option('-f, --force', 'do not ask')
   .option('-a, --all', 'named volumes too (default: anonymous only)')
   .action(verb(() => import('./verbs/volume.js').then((m) => ({ default: m.prune }))));
+
+const network = program.command('network').description('manage networks');
+const netVerb = (name: 'create' | 'ls' | 'inspect' | 'rm' | 'connect' | 'disconnect' | 'prune' | 'port') =>
+  verb(() => import('./verbs/network.js').then((m) => ({ default: m[name] as (...a: any[]) => unknown })));
+network
+  .command('create')
+  .description('create a bridge network')
+  .argument('<name>')
+  .option('-d, --driver <driver>', 'driver (bridge)', 'bridge')
+  .option('--subnet <cidr>', 'subnet, e.g. 172.28.0.0/16 (default: the next free of the pools)', collect)
+  .option('--gateway <ip>', 'gateway address (default: the subnet\'s first)', collect)
+  .option('--ip-range <cidr>', 'the part of the subnet container addresses come from', collect)
+  .option('--label <label>', 'a label (repeatable)', collect)
+  .option('-o, --opt <key=value>', 'driver option (com.docker.network.driver.mtu)', collect)
+  .option('--ipv6', 'refused: IPv4 only')
+  .option('--internal', 'refused: not supported')
+  .option('--attachable', 'accepted (swarm\'s; no effect)')
+  .action(netVerb('create'));
+network
+  .command('ls')
+  .alias('list')
+  .description('list networks')
+  .option('-q, --quiet', 'only ids')
+  .option('--no-trunc', 'full ids')
+  .option('--format <template>', 'Go template')
+  .option('-f, --filter <filter>', 'filter: name=, id=, driver=, type=custom|builtin, label=', collect)
+  .action(netVerb('ls'));
+network
+  .command('inspect')
+  .description('low-level information on networks (JSON)')
+  .argument('<network...>')
+  .option('-f, --format <template>', 'Go template')
+  .option('-v, --verbose', 'accepted')
+  .action(netVerb('inspect'));
+network
+  .command('rm')
+  .alias('remove')
+  .description('remove networks (refused while containers are attached)')
+  .argument('<network...>')
+  .option('-f, --force', 'no error for a missing network')
+  .action(netVerb('rm'));
+network
+  .command('connect')
+  .description('connect a container to a network (at once when it runs)')
+  .argument('<network>')
+  .argument('<container>')
+  .option('--ip <address>', 'a fixed IPv4 address')
+  .option('--alias <name>', 'a network-scoped name (repeatable)', collect)
+  .action(netVerb('connect'));
+network
+  .command('disconnect')
+  .description('disconnect a container from a network')
+  .argument('<network>')
+  .argument('<container>')
+  .option('-f, --force', 'also from a network that is gone')
+  .action(netVerb('disconnect'));
+network
+  .command('prune')
+  .description('remove the networks no container is attached to')
+  .option('-f, --force', 'do not ask (mydocker never asks)')
+  .option('--filter <filter>', 'accepted', collect)
+  .action(netVerb('prune'));
+
+program
+  .command('port')
+  .description("a running container's published ports")
+  .argument('<container>')
+  .argument('[private-port]')
+  .action(netVerb('port'));
 
 /** Verbs whose flags stop at the first positional (the image, the container). */
 const POSITIONAL_VERBS: Record<string, typeof RUN_FLAGS> = { run: RUN_FLAGS, create: RUN_FLAGS, exec: EXEC_FLAGS };

@@ -22,15 +22,24 @@ export function hostsText(entries: HostsEntry[]): string {
   return [...LOCALHOST_LINES, ...entries.map((e) => `${e.ip}\t${e.names.join(' ')}`)].join('\n') + '\n';
 }
 
+/** docker's fallback when the host has no nameserver a container can reach. */
+export const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
+
 /**
  * The host's resolv.conf for a container in its own network namespace: loopback nameservers
  * (a systemd-resolved or dnsmasq stub on the host) are unreachable from there, so they go, as
- * docker drops them. With the host's network, the file is the host's as is.
+ * docker drops them — and when none is left, docker's defaults (Google's) take their place.
+ * With the host's network, the file is the host's as is.
  */
 export function resolvConfText(hostNetwork: boolean, text = readHost('/etc/resolv.conf')): string {
   if (hostNetwork) return text;
-  const lines = text.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
-  return lines.join('\n').replace(/\n*$/, '\n');
+  let out = text
+    .split('\n')
+    .filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l))
+    .join('\n')
+    .replace(/\n*$/, '');
+  if (!/^\s*nameserver\s/m.test(out)) out += `${out ? '\n' : ''}${DEFAULT_NAMESERVERS.map((n) => `nameserver ${n}`).join('\n')}`;
+  return `${out}\n`;
 }
 
 export function readHost(path: string): string {

@@ -1,6 +1,7 @@
 // `inspect` of a container: docker's JSON shape for the fields scripts use.
 import { join } from 'node:path';
 import type { Engine } from '../engine.js';
+import { networkSettings } from '../network/container.js';
 import type { ContainerRecord } from './record.js';
 import { containerLower, rootfsDirs } from './rootfs.js';
 import { liveState } from './status.js';
@@ -16,13 +17,6 @@ export async function inspectContainer(engine: Engine, rec: ContainerRecord): Pr
   } catch {
     /* image gone */
   }
-  const networks = Object.fromEntries(
-    Object.entries(rec.Networks).map(([name, n]) => [
-      name,
-      { NetworkID: n.NetworkID ?? '', IPAddress: n.IPAddress ?? '', IPPrefixLen: n.IPPrefixLen ?? 0, Gateway: n.Gateway ?? '', MacAddress: n.MacAddress ?? '', Aliases: n.Aliases ?? null },
-    ]),
-  );
-  const first = Object.values(rec.Networks)[0];
   return {
     Id: rec.Id,
     Created: rec.Created,
@@ -66,15 +60,6 @@ export async function inspectContainer(engine: Engine, rec: ContainerRecord): Pr
       Propagation: m.Type === 'bind' ? m.Propagation : '',
     })),
     Config: rec.Config,
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      Ports: {},
-      IPAddress: first?.IPAddress ?? '',
-      IPPrefixLen: first?.IPPrefixLen ?? 0,
-      Gateway: first?.Gateway ?? '',
-      MacAddress: first?.MacAddress ?? '',
-      Networks: networks,
-    },
+    NetworkSettings: networkSettings(engine, rec, live.Running),
   };
 }

@@ -15,7 +15,9 @@ import { lockSync, type Release } from '../fs/locks.js';
 import { removeTree } from '../fs/remove.js';
 import type { Image } from '../images/types.js';
 import { hostHostnameText, hostsText, readHost, resolvConfText, writeInPlace } from './etc-files.js';
-import { monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
+import { joined, networksAtCreate, prepareStart, releaseNetworks } from '../network/container.js';
+import { closeAll } from '../network/ports.js';
+import { execFailureCode, monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
 import { containerSpec, type RunFlags } from './options.js';
 import { initialState, type ContainerRecord, type MountPoint } from './record.js';
 import { containerLower, createRootfsDirs, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
@@ -36,32 +38,36 @@ export interface CreateResult {
  */
 export async function createContainer(engine: Engine, imageRef: string, image: Image, command: string[], flags: RunFlags): Promise<CreateResult> {
   const spec = containerSpec(imageRef, image, command, flags);
-  const warnings: string[] = [];
-  if (spec.hostConfig.NetworkMode !== 'none' && spec.hostConfig.NetworkMode !== 'host') {
-    throw new InputError(`--network ${spec.hostConfig.NetworkMode}: bridge networks are not available yet (use none or host)`);
-  }
-  if (Object.keys(spec.hostConfig.PortBindings).length || spec.hostConfig.PublishAllPorts) {
-    throw new InputError(`-p/--publish: publishing ports needs a bridge network, which is not available yet`);
-  }
+  // Checked (and the default network made, on first need) before anything of the container exists.
+  const { networks, warnings } = networksAtCreate(engine, spec.hostConfig, flags);
   const id = newId();
+  // Its directory first, locked until the record is written: a name whose owner is still being
+  // created is never mistaken for one a crashed create left (store.ts reserveName).
+  engine.containers.createDir(id);
+  const unlockNew = engine.containers.lock(id)!;
   let name: string;
-  if (flags.name !== undefined) {
-    name = validateName(flags.name);
-    engine.containers.reserveName(name, id);
-    crashPoint('create:name-reserved');
-  } else {
-    for (let i = 0; ; i++) {
-      name = generatedName();
-      try {
-        engine.containers.reserveName(name, id);
-        break;
-      } catch (e) {
-        if (!(e instanceof ConflictError) || i > 20) throw e;
+  try {
+    if (flags.name !== undefined) {
+      name = validateName(flags.name);
+      engine.containers.reserveName(name, id);
+      crashPoint('create:name-reserved');
+    } else {
+      for (let i = 0; ; i++) {
+        name = generatedName();
+        try {
+          engine.containers.reserveName(name, id);
+          break;
+        } catch (e) {
+          if (!(e instanceof ConflictError) || i > 20) throw e;
+        }
       }
     }
+  } catch (e) {
+    unlockNew();
+    rmSync(engine.containers.path(id), { recursive: true, force: true });
+    throw e;
   }
   try {
-    engine.containers.createDir(id);
     const rec: ContainerRecord = {
       version: 1,
       Id: id,
@@ -76,7 +82,7 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
       Mounts: [],
       State: initialState(),
       RestartCount: 0,
-      Networks: {},
+      Networks: networks,
       AnonymousVolumes: [],
     };
     const args = processArgs(rec);
@@ -97,11 +103,13 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
   } catch (e) {
     // Nothing of a half-made container is kept: it was never visible to anyone but us.
     try {
-      removeContainerFiles(engine, id, name, true);
+      removeContainerFiles(engine, id, name, true, undefined);
     } catch {
       /* the error that brought us here is the one to report */
     }
     throw e;
+  } finally {
+    unlockNew();
   }
 }
 
@@ -165,7 +173,10 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     const live = liveState(engine, rec);
     if (live.Running) throw new ConflictError(`container ${rec.Name} is already running`);
     if (live.Status === 'removing') throw new ConflictError(`container ${rec.Name} is being removed`);
-    // What a previous run left (a crash between exit and cleanup): the runtime's state, mounts.
+    // What a previous run left (a crash between exit and cleanup): the runtime's state, mounts —
+    // and a monitor still holding a container that never started (mydocker killed between
+    // create and start): it goes first, or its exit file and cleanup would land on this run.
+    if (live.Status === 'created' && engine.runtime.status(id) !== null) stopMonitor(engine, id);
     finishPreviousRun(engine, rec);
     const cdir = engine.containers.path(id);
     const image = engine.findImage(rec.ImageId);
@@ -181,21 +192,33 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
       resolvConf: join(cdir, 'resolv.conf'),
     };
     const hostNet = rec.HostConfig.NetworkMode === 'host';
-    writeInPlace(files.hostname, `${rec.Config.Hostname}\n`);
-    writeInPlace(files.hosts, hostNet ? readHost('/etc/hosts') : hostsText([]));
-    writeInPlace(files.resolvConf, resolvConfText(hostNet));
+    // Its addresses and host ports, before it exists: /etc/hosts can name them.
+    const net = prepareStart(engine, rec);
+    trace('mydocker: network prepared');
+    crashPoint('start:network-allocated');
+    try {
+      writeInPlace(files.hostname, `${rec.Config.Hostname}\n`);
+      writeInPlace(files.hosts, hostNet ? readHost('/etc/hosts') : (net?.hosts ?? hostsText([])));
+      writeInPlace(files.resolvConf, resolvConfText(hostNet));
 
-    copyUpVolumes(engine, rec, dirs.merged);
-    const user = resolveUser(dirs.merged, rec.Config.User || '');
-    if (rec.Config.WorkingDir) ensureWorkdir(dirs.merged, rec.Config.WorkingDir, user.uid, user.gid);
-    const mounts: ResolvedMount[] = rec.Mounts.map((m) => {
-      if (m.Type === 'bind') ensureBindSource(m);
-      return { source: m.Source, destination: m.Destination, rw: m.RW, propagation: m.Propagation };
-    });
-    const devices = rec.HostConfig.Devices.map((d) => ({ device: statDevice(d.PathOnHost), containerPath: d.PathInContainer, permissions: d.CgroupPermissions }));
-    const spec = buildSpec(rec, { rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices });
-    if (rec.Config.Tty && opts.consoleSize) spec.process!.consoleSize = opts.consoleSize;
-    writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
+      copyUpVolumes(engine, rec, dirs.merged);
+      const user = resolveUser(dirs.merged, rec.Config.User || '');
+      if (rec.Config.WorkingDir) ensureWorkdir(dirs.merged, rec.Config.WorkingDir, user.uid, user.gid);
+      const mounts: ResolvedMount[] = rec.Mounts.map((m) => {
+        if (m.Type === 'bind') ensureBindSource(m);
+        return { source: m.Source, destination: m.Destination, rw: m.RW, propagation: m.Propagation };
+      });
+      const devices = rec.HostConfig.Devices.map((d) => ({ device: statDevice(d.PathOnHost), containerPath: d.PathInContainer, permissions: d.CgroupPermissions }));
+      const spec = buildSpec(rec, { rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices, hooks: net?.hooks, annotations: net?.annotations });
+      if (rec.Config.Tty && opts.consoleSize) spec.process!.consoleSize = opts.consoleSize;
+      writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
+    } catch (e) {
+      if (net) {
+        closeAll(net.portFds);
+        releaseNetworks(engine, id, rec);
+      }
+      throw e;
+    }
 
     rmSync(join(exitDir(engine, id), id), { force: true });
     rmSync(join(exitDir(engine, id), CLEANED), { force: true });
@@ -224,16 +247,21 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
         exitCommand: exitCommand(engine, id),
         env: engine.monitorEnv(),
         cwd: cdir,
+        extraFds: net?.portFds,
       });
     } catch (e) {
       failStart(engine, rec, (e as Error).message);
       throw commandError(e as Error);
+    } finally {
+      // conmon holds the published ports now (or nobody does: the start failed).
+      if (net) closeAll(net.portFds);
     }
     try {
       trace('mydocker: monitor reports the container created');
       crashPoint('start:monitor-created');
       opts.beforeStart?.(monitor);
       engine.runtime.start(id);
+      if (net) joined(engine, rec);
       crashPoint('start:started');
       trace('mydocker: started');
     } catch (e) {
@@ -254,9 +282,8 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
 /** docker's codes for a container that could not start: 127 not found, 126 not runnable. */
 function commandError(e: Error): Error {
   const msg = runtimeMessage(e.message);
-  if (/executable file not found|no such file or directory|ENOENT|not found/i.test(msg)) return new CommandError(msg, 127);
-  if (/permission denied|EACCES|exec format error|ENOEXEC|is a directory/i.test(msg)) return new CommandError(msg, 126);
-  return new MydockerError(msg);
+  const code = execFailureCode(msg);
+  return code ? new CommandError(msg, code) : new MydockerError(msg);
 }
 
 /** A start that failed: back to "created" with the error, nothing left running or mounted. */
@@ -265,6 +292,11 @@ function failStart(engine: Engine, rec: ContainerRecord, message: string): void 
     engine.runtime.delete(rec.Id, true);
   } catch {
     /* nothing was created */
+  }
+  try {
+    releaseContainerNetworks(engine, rec.Id, rec);
+  } catch {
+    /* rm retries */
   }
   try {
     unmountRootfs(engine.containers.path(rec.Id));
@@ -333,7 +365,18 @@ function finishPreviousRun(engine: Engine, rec: ContainerRecord): void {
   } catch (e) {
     throw new MydockerError(`container ${rec.Name}: release its previous run: ${(e as Error).message}`);
   }
+  releaseContainerNetworks(engine, rec.Id, rec);
   unmountRootfs(engine.containers.path(rec.Id));
+}
+
+/**
+ * What networking a container still holds once its runtime state is deleted (the poststop DEL
+ * normally leaves nothing): see network/container.ts releaseNetworks. A container that never
+ * joined a network (none, host, an old record) costs nothing here.
+ */
+function releaseContainerNetworks(engine: Engine, id: string, rec: ContainerRecord | null | undefined): void {
+  if (rec === undefined || (rec && !Object.keys(rec.Networks ?? {}).length)) return;
+  releaseNetworks(engine, id, rec);
 }
 
 const ATTACH_LOCK = 'attach.lock';
@@ -441,6 +484,19 @@ async function waitExitFile(engine: Engine, rec: ContainerRecord, timeoutMs: num
     if (!monitorAlive(engine, rec.Id)) return;
     await sleep(delay);
   }
+}
+
+/** SIGKILL the container's conmon (if it is alive and ours) and wait for it to go. */
+function stopMonitor(engine: Engine, id: string): void {
+  if (!monitorAlive(engine, id)) return;
+  const pid = monitorPid(join(engine.containers.path(id), 'conmon.pid'));
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  const sab = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 200 && monitorAlive(engine, id); i++) Atomics.wait(sab, 0, 0, 5);
 }
 
 function monitorAlive(engine: Engine, id: string): boolean {
@@ -568,7 +624,7 @@ export async function removeContainer(engine: Engine, id: string, opts: RemoveOp
     if (!rec) {
       // A record that cannot be read (corrupt, or a create killed before writing it): remove
       // what can be found by id.
-      removeContainerFiles(engine, id, null, true);
+      removeContainerFiles(engine, id, null, true, null);
       return;
     }
     removeLocked(engine, rec, opts.volumes ?? false);
@@ -584,7 +640,7 @@ function removeLocked(engine: Engine, rec: ContainerRecord, volumes: boolean): v
   } catch {
     /* the directory may be half gone already */
   }
-  removeContainerFiles(engine, rec.Id, rec.Name, false);
+  removeContainerFiles(engine, rec.Id, rec.Name, false, rec);
   if (volumes) {
     for (const v of rec.AnonymousVolumes) {
       try {
@@ -604,20 +660,18 @@ export function volumeUsers(engine: Engine, name: string, except = ''): string[]
     .map((c) => c.Id);
 }
 
-/** Runtime state, monitor, mounts, directory and name of a container; whatever exists. */
-function removeContainerFiles(engine: Engine, id: string, name: string | null, killMonitor: boolean): void {
+/**
+ * Runtime state, monitor, networks, mounts, directory and name of a container; whatever exists.
+ * `rec`: null when it cannot be read (every network is searched), undefined when it never started.
+ */
+function removeContainerFiles(engine: Engine, id: string, name: string | null, killMonitor: boolean, rec: ContainerRecord | null | undefined): void {
   try {
     if (engine.runtime.status(id) !== null) engine.runtime.delete(id, true);
   } catch (e) {
     throw new MydockerError(`remove ${id}: the runtime could not delete it: ${(e as Error).message}`);
   }
-  if (killMonitor && monitorAlive(engine, id)) {
-    try {
-      process.kill(monitorPid(join(engine.containers.path(id), 'conmon.pid')), 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
+  releaseContainerNetworks(engine, id, rec);
+  if (killMonitor) stopMonitor(engine, id);
   const dir = engine.containers.path(id);
   unmountRootfs(dir);
   let trash: string | null = null;

@@ -46,6 +46,12 @@ export interface MonitorOptions {
   env: NodeJS.ProcessEnv;
   /** conmon's working directory: it drops an "oom" file there when the cgroup OOM-kills. */
   cwd: string;
+  /**
+   * fds conmon keeps open for the container's life (from its fd 4 on): the sockets holding
+   * published host ports. conmon never reads them; the runtime's init closes them before the
+   * container's process runs.
+   */
+  extraFds?: number[];
 }
 
 export interface Monitor {
@@ -93,7 +99,7 @@ export function conmonArgs(o: MonitorOptions): string[] {
 export function startMonitor(o: MonitorOptions): Promise<Monitor> {
   return new Promise((resolve, reject) => {
     const child = spawn(CONMON, conmonArgs(o), {
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', ...(o.extraFds ?? [])],
       env: { ...o.env, _OCI_SYNCPIPE: '3' },
       cwd: o.cwd,
     });
@@ -144,8 +150,24 @@ export function startMonitor(o: MonitorOptions): Promise<Monitor> {
 /** The runtime's one line, without its program-name prefix ("mydocker-runc: …"). */
 export function runtimeMessage(text: string): string {
   const lines = text.trim().split('\n').filter(Boolean);
-  const last = lines.find((l) => l.includes('mydocker-runc:')) ?? lines[lines.length - 1] ?? text;
+  // The runtime's error is its last line that is not a warning (poststop hooks that a failed
+  // create ran warn before it).
+  const ours = lines.filter((l) => l.includes('mydocker-runc:') && !/mydocker-runc:\s*warning:/.test(l));
+  const last = ours[ours.length - 1] ?? lines[lines.length - 1] ?? text;
   return last.replace(/^.*?mydocker-runc:\s*/, '').trim();
+}
+
+/**
+ * docker's exit codes for a command that could not be run: 127 when it is not there, 126 when
+ * it cannot be executed; null for any other failure (mydocker's own: 125). Only the runtime's
+ * exec errors count (`exec: "cmd": …`), never a "not found" elsewhere in a message.
+ */
+export function execFailureCode(message: string): 126 | 127 | null {
+  const m = /exec: ".*?": (.*)$/m.exec(message);
+  if (!m) return null;
+  if (/executable file not found|no such file or directory/i.test(m[1]!)) return 127;
+  if (/permission denied|exec format error|is a directory/i.test(m[1]!)) return 126;
+  return null;
 }
 
 /** The container's exit status from conmon's exit file, or null when it has not exited. */

@@ -37,7 +37,9 @@ export interface RunFlags {
   network?: string;
   publish?: string[];
   publishAll?: boolean;
+  expose?: string[];
   ip?: string;
+  networkAlias?: string[];
   privileged?: boolean;
   capAdd?: string[];
   capDrop?: string[];
@@ -206,15 +208,33 @@ export function parseUlimit(spec: string): { Name: string; Soft: number; Hard: n
   return { Name: m[1]!, Soft: soft, Hard: hard };
 }
 
-/** `-p [ip:][hostPort:]containerPort[/proto]` (ranges not supported). */
+/** `-p [ip:][hostPort:]containerPort[/proto]` (ranges not supported; IPv4 only). */
 export function parsePublish(spec: string): { key: string; binding: PortBinding } {
-  const m = /^(?:(?:\[?([0-9a-fA-F.:]+?)\]?):)?(?:(\d*):)?(\d+)(?:\/(tcp|udp|sctp))?$/.exec(spec);
-  if (!m) throw new InputError(`-p ${spec}: invalid port specification (want [ip:]hostPort:containerPort[/tcp|udp] or containerPort)`);
-  const [, ip = '', hostPort = '', ctrPort, proto = 'tcp'] = m;
-  for (const [what, p] of [['container', ctrPort], ['host', hostPort]] as const) {
-    if (p && (Number(p) < 1 || Number(p) > 65535)) throw new InputError(`-p ${spec}: invalid ${what} port ${p}`);
+  const bad = (why: string) => new InputError(`-p ${spec}: ${why}`);
+  const slash = spec.lastIndexOf('/');
+  const proto = slash < 0 ? 'tcp' : spec.slice(slash + 1);
+  const parts = (slash < 0 ? spec : spec.slice(0, slash)).split(':');
+  if (proto === 'sctp') throw bad('sctp is not supported (tcp or udp)');
+  if (proto !== 'tcp' && proto !== 'udp') throw bad(`invalid protocol ${JSON.stringify(proto)} (tcp or udp)`);
+  if (parts.length > 3) throw bad('invalid port specification (want [ip:]hostPort:containerPort[/tcp|udp] or containerPort; IPv6 is not supported)');
+  const [ctrPort = '', hostPort = '', ip = ''] = [...parts].reverse();
+  for (const [what, p, optional] of [['container', ctrPort, false], ['host', hostPort, true]] as const) {
+    if (optional && p === '') continue;
+    if (/^\d+-\d+$/.test(p)) throw bad(`port ranges (${p}) are not supported`);
+    if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) throw bad(`invalid ${what} port ${JSON.stringify(p)}`);
   }
-  return { key: `${Number(ctrPort)}/${proto}`, binding: { HostIp: ip, HostPort: hostPort } };
+  if (ip && !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) throw bad(`host address ${ip} is not an IPv4 address (IPv6 is not supported)`);
+  return { key: `${Number(ctrPort)}/${proto}`, binding: { HostIp: ip, HostPort: hostPort ? String(Number(hostPort)) : '' } };
+}
+
+/** `--expose PORT[/proto]` (docker also takes ranges: 8000-8002/tcp). */
+export function parseExpose(spec: string): string[] {
+  const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/.exec(spec);
+  if (!m) throw new InputError(`--expose ${spec}: invalid port (want PORT[-PORT][/tcp|udp])`);
+  const lo = Number(m[1]);
+  const hi = m[2] === undefined ? lo : Number(m[2]);
+  if (lo < 1 || hi > 65535 || hi < lo) throw new InputError(`--expose ${spec}: invalid port range`);
+  return Array.from({ length: hi - lo + 1 }, (_, i) => `${lo + i}/${m[3] ?? 'tcp'}`);
 }
 
 export function parseLabel(spec: string): [string, string] {
@@ -272,7 +292,8 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
     if (memorySwap !== -1 && memorySwap < memory) throw new InputError(`--memory-swap ${f.memorySwap}: must be at least --memory ${f.memory} (it is memory plus swap)`);
   }
   const stopTimeout = f.stopTimeout !== undefined ? intFlag('--stop-timeout', f.stopTimeout, -1) : null;
-  const network = f.network ?? 'none';
+  // docker's default: the default bridge network ("default" is its other name).
+  const network = f.network ?? 'bridge';
   if (!/^(none|host|bridge|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/.test(network) || network.startsWith('container:')) {
     throw new InputError(`--network ${network}: invalid network mode (none, host, bridge or a network name)`);
   }
@@ -281,6 +302,10 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
     const { key, binding } = parsePublish(p);
     (portBindings[key] ??= []).push(binding);
   }
+  // As docker: a published port is an exposed one too (what -P and inspect list).
+  const exposed: Record<string, object> = { ...(ic.ExposedPorts ?? {}) };
+  for (const e of f.expose ?? []) for (const k of parseExpose(e)) exposed[k] = {};
+  for (const k of Object.keys(portBindings)) exposed[k] = {};
   const tmpfs: Record<string, string> = {};
   for (const t of f.tmpfs ?? []) {
     const [dest = '', opts = ''] = t.split(/:(.*)/s);
@@ -319,7 +344,7 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
     StopSignal: f.stopSignal !== undefined ? parseStopSignal('--stop-signal', f.stopSignal) : ic.StopSignal ? parseStopSignal('image StopSignal', ic.StopSignal) : 'SIGTERM',
     StopTimeout: stopTimeout,
     Volumes: ic.Volumes ?? null,
-    ...(ic.ExposedPorts ? { ExposedPorts: ic.ExposedPorts } : {}),
+    ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
   };
   const hostConfig: HostConfig = {
     Binds: (f.volume ?? []).slice(),

@@ -95,13 +95,18 @@ export interface RecordedState {
   Monitored: boolean;
 }
 
+/**
+ * A network the container is configured to join (what docker keeps in its EndpointSettings
+ * before the endpoint exists). Its address, MAC and gateway are not kept here: while it runs
+ * they are read from the network hook's state (network/endpoints.ts), so a crash can never
+ * leave a stale address in the record.
+ */
 export interface NetworkAttachment {
-  NetworkID?: string;
-  IPAddress?: string;
-  IPPrefixLen?: number;
-  Gateway?: string;
-  MacAddress?: string;
-  Aliases?: string[];
+  NetworkID: string;
+  /** --network-alias / `network connect --alias`: more names on a user-defined network. */
+  Aliases: string[] | null;
+  /** --ip / `network connect --ip`: a fixed address. */
+  IPAMConfig: { IPv4Address?: string } | null;
 }
 
 export interface ContainerRecord {
@@ -119,7 +124,7 @@ export interface ContainerRecord {
   Mounts: MountPoint[];
   State: RecordedState;
   RestartCount: number;
-  /** Network attachments by network name (filled by networking). */
+  /** The networks it joins, by network name (the first one gets eth0 and the published ports). */
   Networks: Record<string, NetworkAttachment>;
   /** Anonymous volumes created for this container (removed by `rm -v`). */
   AnonymousVolumes: string[];

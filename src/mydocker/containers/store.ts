@@ -72,12 +72,20 @@ export class ContainerStore {
     const unlock = this.lockNames();
     try {
       const owner = this.nameOwner(name);
-      if (owner && this.exists(owner)) {
+      // Taken: by a container, or by one being created (its creator holds its lock until the
+      // record exists).
+      let busy = false;
+      if (owner && !this.exists(owner)) {
+        const held = this.tryLock(owner);
+        busy = held === null;
+        if (typeof held === 'function') held();
+      }
+      if (owner && (busy || this.exists(owner))) {
         throw new ConflictError(
           `Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
         );
       }
-      // Stale: the container it named never got a directory, or lost it.
+      // Stale: the container it named never got a record (its create died), or lost it.
       rmSync(link, { force: true });
       symlinkSync(id, link);
     } finally {

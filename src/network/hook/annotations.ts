@@ -28,6 +28,8 @@ export interface AttachmentSpec {
   ip?: string;
   mac?: string;
   portMappings: PortMapping[];
+  /** false: the network's default route is left out (a container has one; its first network's). */
+  defaultRoute?: boolean;
 }
 
 export interface NetworkSpec {
@@ -51,6 +53,10 @@ function attachment(raw: Record<string, unknown>, key: string, defaultIfname: st
     bad(key, (e as Error).message);
   }
   const out: AttachmentSpec = { network: raw.network, ifname, portMappings: [] };
+  if (raw.defaultRoute !== undefined) {
+    if (typeof raw.defaultRoute !== 'boolean') bad(key, 'defaultRoute: must be true or false');
+    out.defaultRoute = raw.defaultRoute;
+  }
   if (raw.ip !== undefined && raw.ip !== '') {
     try {
       out.ip = formatIPv4(parseIPv4(raw.ip, 'ip'));
@@ -103,7 +109,7 @@ export function parseAnnotations(ann: Record<string, string>, defaultPath: strin
     } catch (e) {
       return bad(ANNOTATIONS.networks, `not valid JSON: ${(e as Error).message}`);
     }
-    if (!Array.isArray(list) || list.length === 0) bad(ANNOTATIONS.networks, 'must be a non-empty JSON array of {"network", "ifname", "ip", "mac", "ports"}');
+    if (!Array.isArray(list) || list.length === 0) bad(ANNOTATIONS.networks, 'must be a non-empty JSON array of {"network", "ifname", "ip", "mac", "ports", "defaultRoute"}');
     attachments = list.map((a, i) => {
       if (!a || typeof a !== 'object') bad(ANNOTATIONS.networks, `[${i}]: must be an object`);
       return attachment(a as Record<string, unknown>, `${ANNOTATIONS.networks}[${i}]`, `eth${i}`);

@@ -22,8 +22,12 @@
 //                              runtimeConfig.portMappings (the "portMappings" capability)
 //   org.mydocker.cni.networks  several networks instead of the four keys above: a JSON array
 //                              [{"network": "n1", "ifname": "eth0", "ip": "...", "mac": "...",
-//                                "ports": ["8080:80", "127.0.0.1:5353:53/udp"]}, ...]
-//                              (ifname defaults to eth<position>)
+//                                "ports": ["8080:80", "127.0.0.1:5353:53/udp"],
+//                                "defaultRoute": false}, ...]
+//                              (ifname defaults to eth<position>; "defaultRoute": false leaves
+//                              out that network's default route — a container can have one:
+//                              routes to 0.0.0.0/0 go from its plugins' ipam.routes and
+//                              isDefaultGateway is off, in the config its ADD and DEL get)
 //   org.mydocker.cni.statedir  where the hook keeps each container's state (default
 //                              /run/mydocker-cni/containers):
 //       <statedir>/<id>/netns        the container's netns, bind-mounted at ADD so that the
@@ -46,6 +50,10 @@
 // address; the ADD asks mydocker-ipam for it and gets it back, since the same container and
 // interface hold it. The poststop DEL releases it; release() undoes a pre-allocation whose
 // container never ran.
+//
+// An engine's `network connect`/`disconnect` of a running container: attach(..., {append:
+// true}) adds attachments to the state (the poststop DEL then detaches them too), and
+// detachOne() removes one.
 //
 // Failure: a failed ADD runs the DEL of every network attached so far (and of the failing one,
 // so its plugins clean what they did), removes the state, and fails the hook with the
@@ -135,9 +143,11 @@ function runtimeConf(containerId: string, netns: string, a: Pick<AttachmentState
 
 /**
  * ADD: attach container `containerId`, whose init is `pid`, to every network of `spec`. On
- * failure everything is undone before the error is thrown.
+ * failure everything is undone before the error is thrown. With `append` (an engine's
+ * `network connect`), the container keeps what it has and the new attachments are added to
+ * its state; a failure then undoes only the new ones.
  */
-export function attach(containerId: string, pid: number, spec: NetworkSpec): NetworkState {
+export function attach(containerId: string, pid: number, spec: NetworkSpec, opts: { append?: boolean } = {}): NetworkState {
   const dir = containerDir(spec, containerId);
   if (!Number.isInteger(pid) || pid <= 0) throw new CniError(ErrCode.InvalidEnv, `the OCI state has no pid (${pid}): attach runs as a createRuntime hook`);
   const nsPath = `/proc/${pid}/ns/net`;
@@ -150,18 +160,30 @@ export function attach(containerId: string, pid: number, spec: NetworkSpec): Net
   if (nsIno === statSync('/proc/self/ns/net').ino) {
     throw new CniError(ErrCode.InvalidConfig, `container ${containerId} shares the host's network namespace: give it its own (linux.namespaces: {"type": "network"})`);
   }
-  if (existsSync(resultPath(dir)) || existsSync(join(dir, 'netns'))) {
+  const pin = join(dir, 'netns');
+  let st: NetworkState = { containerId, netns: pin, attachments: [] };
+  const before = opts.append ? readNetworkState(spec.stateDir, containerId) : null;
+  if (before && mounted(pin) && statSync(pin).ino === nsIno) {
+    st = { ...before, containerId, netns: pin };
+    for (const a of spec.attachments) {
+      const clash = st.attachments.find((o) => o.ifname === a.ifname || o.network === a.network);
+      if (clash) throw new CniError(ErrCode.InvalidConfig, `container ${containerId} is already attached to network ${clash.network} (${clash.ifname})`);
+    }
+  } else if (existsSync(resultPath(dir)) || existsSync(pin)) {
     // A container id is unique while it exists: this is what an earlier one left. Clean it first.
     detach(containerId, spec);
   }
+  const kept = st.attachments.length;
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const pin = join(dir, 'netns');
-  const st: NetworkState = { containerId, netns: pin, attachments: [] };
   try {
-    writeFileSync(pin, '', { mode: 0o444 });
-    mount(nsPath, pin, null, MS_BIND);
+    if (!kept) {
+      writeFileSync(pin, '', { mode: 0o444 });
+      mount(nsPath, pin, null, MS_BIND);
+    }
     for (const a of spec.attachments) {
-      const { list, path } = loadNetworkList(a.network, spec.confDir);
+      const loaded = loadNetworkList(a.network, spec.confDir);
+      const list = a.defaultRoute === false ? withoutDefaultRoute(loaded.list) : loaded.list;
+      const path = loaded.path;
       const args: Array<[string, string]> = [];
       const capabilityArgs: Record<string, unknown> = {};
       if (a.ip) {
@@ -182,12 +204,30 @@ export function attach(containerId: string, pid: number, spec: NetworkSpec): Net
     return st;
   } catch (e) {
     try {
-      detachState(st, spec, dir);
+      if (kept) {
+        const added = st.attachments.splice(kept);
+        for (const a of added.reverse()) delNetworkList(a.config, runtimeConf(containerId, pin, a, spec.cniPath), a.result ?? undefined);
+        writeState(dir, st);
+      } else detachState(st, spec, dir);
     } catch {
       /* the ADD's error is the one to report; the state stays for a later DEL */
     }
     throw e;
   }
+}
+
+/** A network list whose plugins add no default route (the reference keys: ipam.routes, isDefaultGateway). */
+export function withoutDefaultRoute(list: NetworkList): NetworkList {
+  return {
+    ...list,
+    plugins: list.plugins.map((p) => {
+      const q: typeof p = { ...p };
+      if (q.isDefaultGateway === true) q.isDefaultGateway = false;
+      const ipam = q.ipam as { routes?: Array<{ dst?: string }> } | undefined;
+      if (ipam && Array.isArray(ipam.routes)) q.ipam = { ...ipam, routes: ipam.routes.filter((r) => r?.dst !== '0.0.0.0/0') };
+      return q;
+    }),
+  };
 }
 
 function detachState(st: NetworkState, spec: NetworkSpec, dir: string): void {
@@ -220,6 +260,43 @@ export function detach(containerId: string, spec: NetworkSpec): void {
   }
   st = { ...st, containerId };
   detachState(st, spec, dir);
+}
+
+/**
+ * DEL of one attachment (an engine's `network disconnect`): the others stay. Detaching the
+ * last one removes the state as detach() does. Nothing recorded for that network: a no-op.
+ */
+export function detachOne(containerId: string, spec: NetworkSpec, network: string): void {
+  const dir = containerDir(spec, containerId);
+  const st = readNetworkState(spec.stateDir, containerId);
+  if (!st) return;
+  const a = st.attachments.find((x) => x.network === network);
+  if (!a) return;
+  if (st.attachments.length === 1) return detach(containerId, spec);
+  const pin = join(dir, 'netns');
+  delNetworkList(a.config, runtimeConf(containerId, mounted(pin) ? pin : '', a, spec.cniPath), a.result ?? undefined);
+  writeState(dir, { ...st, containerId, attachments: st.attachments.filter((x) => x !== a) });
+}
+
+/**
+ * DEL without the state (an engine's last resort when result.json is damaged): each given
+ * network and interface is detached by its config alone — CNI's DEL needs neither the netns
+ * nor the ADD's result — then the state and the pinned netns go. Idempotent.
+ */
+export function detachKnown(containerId: string, spec: NetworkSpec, attachments: Array<{ network: string; ifname: string }>): void {
+  const dir = containerDir(spec, containerId);
+  let first: unknown;
+  for (const a of attachments) {
+    try {
+      const { list } = loadNetworkList(a.network, spec.confDir);
+      delNetworkList(list, runtimeConf(containerId, '', { ifname: a.ifname, args: [], capabilityArgs: {} }, spec.cniPath));
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  if (first) throw first;
+  unpin(join(dir, 'netns'));
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** CHECK every attachment against its recorded result. */

@@ -1,6 +1,7 @@
 // `exec [-i] [-t] [-d] [-e] [-u] [-w] CONTAINER COMMAND…`: the process's exit status is ours.
 import { waitForeground } from '../../../container/runtime.js';
 import { execInContainer } from '../../containers/exec.js';
+import { execFailureCode } from '../../containers/monitor.js';
 import { CommandError, InputError } from '../../errors.js';
 import { engineFor, type Globals } from '../globals.js';
 
@@ -24,8 +25,8 @@ export default async function (ref: string, command: string[], o: ExecFlags, g: 
     started = execInContainer(engine, id, { command, ...o });
   } catch (e) {
     const msg = (e as Error).message;
-    if (/executable file not found|no such file|not found/i.test(msg)) throw new CommandError(msg.replace(/^.*?mydocker-runc:\s*/, ''), 127);
-    if (/permission denied|exec format error/i.test(msg)) throw new CommandError(msg, 126);
+    const code = execFailureCode(msg);
+    if (code) throw new CommandError(msg.replace(/^.*?mydocker-runc:\s*/, ''), code);
     throw e;
   }
   const { child, master } = started;

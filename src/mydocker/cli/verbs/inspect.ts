@@ -22,7 +22,13 @@ async function find(engine: Engine, ref: string, type: string | undefined): Prom
     if (engine.volumes.exists(ref)) return engine.volumes.get(ref) as unknown as Record<string, unknown>;
     if (type === 'volume') throw new NotFoundError('volume', ref);
   }
-  if (type && !['container', 'image', 'volume'].includes(type)) throw new InputError(`--type ${type}: want container, image or volume`);
+  if (!type || type === 'network') {
+    const { findAnyNetwork, inspectNetwork } = await import('../../network/inspect.js');
+    const n = findAnyNetwork(engine, ref);
+    if (n) return inspectNetwork(engine, n);
+    if (type === 'network') throw new NotFoundError('network', ref);
+  }
+  if (type && !['container', 'image', 'volume', 'network'].includes(type)) throw new InputError(`--type ${type}: want container, image, volume or network`);
   throw new NotFoundError('object', ref);
 }
 

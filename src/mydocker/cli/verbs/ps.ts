@@ -4,6 +4,8 @@ import { liveState, type LiveState } from '../../containers/status.js';
 import { shortId } from '../../containers/store.js';
 import type { Engine } from '../../engine.js';
 import { InputError } from '../../errors.js';
+import { publishedPorts } from '../../network/container.js';
+import { displayablePorts } from '../../network/ports.js';
 import { engineFor, type Globals } from '../globals.js';
 import { ago, alignTable, humanDuration, truncate } from '../output.js';
 import { compile } from '../template.js';
@@ -39,9 +41,8 @@ export function statusText(live: LiveState, now = Date.now()): string {
 export function psRow(engine: Engine, rec: ContainerRecord, noTrunc: boolean, now = Date.now()) {
   const live = liveState(engine, rec);
   const cmd = [rec.Path, ...rec.Args].join(' ');
-  const ports = Object.entries(rec.HostConfig.PortBindings)
-    .flatMap(([ctr, bs]) => bs.map((b) => `${b.HostIp || '0.0.0.0'}:${b.HostPort}->${ctr}`))
-    .join(', ');
+  // What is published now (random host ports resolved), from the network hook's state.
+  const ports = live.Running ? displayablePorts(rec.Config, publishedPorts(engine, rec.Id)) : '';
   return {
     row: {
       ID: noTrunc ? rec.Id : shortId(rec.Id),
@@ -49,14 +50,14 @@ export function psRow(engine: Engine, rec: ContainerRecord, noTrunc: boolean, no
       Command: noTrunc ? JSON.stringify(cmd) : JSON.stringify(truncate(cmd, 20)),
       CreatedAt: new Date(rec.Created).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
       RunningFor: ago(rec.Created, now),
-      Ports: live.Running ? ports : '',
+      Ports: ports,
       State: live.Status,
       Status: statusText(live, now),
       Size: '0B',
       Names: rec.Name,
       Labels: Object.entries(rec.Config.Labels).map(([k, v]) => `${k}=${v}`).join(','),
       Mounts: rec.Mounts.map((m) => m.Name || m.Source).join(','),
-      Networks: rec.HostConfig.NetworkMode,
+      Networks: Object.keys(rec.Networks).join(',') || rec.HostConfig.NetworkMode,
     },
     live,
   };

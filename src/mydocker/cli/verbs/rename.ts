@@ -1,4 +1,5 @@
 import { validateName } from '../../containers/store.js';
+import { refreshHosts } from '../../network/hosts.js';
 import { engineFor, type Globals } from '../globals.js';
 
 export default function (ref: string, newName: string, _o: unknown, g: Globals): void {
@@ -15,4 +16,6 @@ export default function (ref: string, newName: string, _o: unknown, g: Globals):
   } finally {
     unlock?.();
   }
+  // Its neighbours on user networks know it by its new name (a no-op when it is not attached).
+  refreshHosts(engine, Object.keys(engine.containers.read(id).Networks));
 }
