@@ -1144,7 +1144,11 @@ static void run(void) {
       char **argv = strs(NULL);
       trace("execve");
       execve(exec_path, argv, exec_env ? exec_env : (char *[]){NULL});
-      fail("exec \"%s\"", exec_path);
+      {
+        /* runc's shape, `exec: "<path>": <why>`, which clients map to exit codes 126/127. */
+        int err = errno;
+        fail_msg(err, "exec: \"%s\": %s (%s)", exec_path, strerror(err), errname(err));
+      }
     }
     case OP_RESET_SIGNALS:
       reset_signals();
