@@ -463,6 +463,10 @@ static void op_sync(const char *tag) {
 }
 
 static void op_fork(void) {
+  /* The child must not speak before the runtime knows its pid (the hooks it asks for read
+   * /proc/<pid>): it waits for EOF on a pipe whose writing end only we hold, until we exit. */
+  int order[2];
+  if (pipe2(order, O_CLOEXEC) < 0) fail("pipe");
   fflush(NULL);
   pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) fail("clone");
@@ -472,6 +476,11 @@ static void op_fork(void) {
     send_frame(FRAME_PID, &p, sizeof p, NULL, 0);
     _exit(0);
   }
+  close(order[1]);
+  char c;
+  while (read(order[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  close(order[0]);
 }
 
 static void op_mask(const char *path) {
