@@ -4,10 +4,11 @@
 // The rootfs is made afresh by src/build/make-rootfs.sh (the script behind bundles/rootfs) in
 // a temp dir: bundles/rootfs is shared with the runtime's tests, which create mountpoints in
 // it, and the image must not depend on what ran before. Reproducible: entries sorted, every
-// mtime SOURCE_DATE_EPOCH (default 0), uid/gid 0, no xattrs, a fixed `created` — two builds
-// from the same busybox give the same image id.
+// mtime SOURCE_DATE_EPOCH (default: the host busybox's own mtime, i.e. when its package was
+// built — not 1970, which `mydocker images` would show as "56 years ago"), uid/gid 0, no
+// xattrs, a fixed `created` — two builds from the same busybox give the same image id.
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +33,15 @@ process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 process.umask(0o022); // modes in the image must not depend on the builder's umask
 const made = spawnSync(script, [rootfs], { stdio: 'inherit', env: { ...process.env, LC_ALL: 'C' } });
 if (made.status !== 0) process.exit(made.status ?? 1);
-const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? '0');
+/** The host's busybox, as make-rootfs.sh found it (`command -v busybox`): the copy has a new mtime. */
+function hostBusybox(): string {
+  for (const d of (process.env.PATH ?? '').split(':')) {
+    const p = join(d || '.', 'busybox');
+    if (existsSync(p)) return realpathSync(p);
+  }
+  throw new Error('default-image: busybox not found in PATH');
+}
+const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? Math.floor(statSync(hostBusybox()).mtimeMs / 1000));
 const mtime = new Date(epoch * 1000);
 
 const pack = tarWriter();
