@@ -2,7 +2,7 @@
 // running the same scenarios first as the control where it has the feature.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { havePodman, MydockerSandbox, Podman, waitFor, withMydocker } from '../helpers/mydocker.js';
@@ -45,6 +45,18 @@ describe('mydocker run: output and exit codes, podman first', () => {
       if (c.status >= 125) assert.equal(r.stderr.trim().split('\n').filter((l) => !l.startsWith('See ')).length, 1, `one line of error: ${r.stderr}`);
     });
   }
+
+  it('--cpus: 0 is no limit; outside 0.01..ncpu, docker\'s range message and 125', () => {
+    const n = availableParallelism();
+    for (const v of ['-1', '0.001', String(n + 1)]) {
+      const r = md.run(['run', '--rm', '--cpus', v, 'busybox', 'true']);
+      assert.equal(r.status, 125, r.stderr);
+      assert.equal(r.stderr.trim(), `mydocker: --cpus ${v}: range of CPUs is from 0.01 to ${n}.00, as there ${n === 1 ? 'is only 1 CPU' : `are only ${n} CPUs`} available`);
+    }
+    assert.match(md.run(['run', '--rm', '--cpus', '1e3', 'busybox', 'true']).stderr, /^mydocker: invalid argument "1e3" for "--cpus" flag: not a number/);
+    assert.equal(md.run(['run', '--rm', '--cpus', '0', 'busybox', 'true']).status, 0);
+    assert.equal(md.ok(['ps', '-aq']), '', 'nothing left by the refused runs');
+  });
 
   it('stderr goes to stderr, in order', () => {
     const r = md.run(['run', '--rm', 'busybox', 'sh', '-c', 'echo out1; echo err1 >&2; echo out2']);

@@ -1,6 +1,7 @@
 // `run`/`create` flags → a container's Config and HostConfig, docker's way. Pure: every value
 // is checked here, with the flag named in the error, before anything is made on the host.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, posix } from 'node:path';
 import { SIGNALS } from '../../spec/tables.js';
 import { ramInBytes } from '../../spec/units.js';
@@ -87,11 +88,18 @@ function bytesFlag(flag: string, value: string): number {
   }
 }
 
-/** "0.5", "2" → nano CPUs, as docker's --cpus. */
+/**
+ * "0.5", "2" → nano CPUs, as docker's --cpus: 0 means no limit; otherwise 0.01 up to the
+ * host's CPU count, with docker's message outside that range.
+ */
 function cpusFlag(value: string): number {
-  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw new InputError(`invalid argument ${JSON.stringify(value)} for "--cpus" flag: not a number`);
-  const nano = Math.round(Number(value) * 1e9);
-  if (nano <= 0) throw new InputError(`invalid argument ${JSON.stringify(value)} for "--cpus" flag: must be greater than 0`);
+  const v = value.trim();
+  if (!/^[-+]?(\d+(\.\d*)?|\.\d+)$/.test(v)) throw new InputError(`invalid argument ${JSON.stringify(value)} for "--cpus" flag: not a number (e.g. 0.5, 2)`);
+  const nano = Math.round(Number(v) * 1e9);
+  const n = availableParallelism();
+  if (nano !== 0 && (nano < 1e7 || nano > n * 1e9)) {
+    throw new InputError(`--cpus ${v}: range of CPUs is from 0.01 to ${n}.00, as there ${n === 1 ? 'is only 1 CPU' : `are only ${n} CPUs`} available`);
+  }
   return nano;
 }
 
