@@ -68,7 +68,7 @@ export class Engine {
   /**
    * The program conmon runs as "the runtime": a two-line shell script under the run dir that
    * execs this very node on the runtime's CLI. conmon execs its runtime directly, and the CLI's
-   * `#!/usr/bin/env node` would depend on env(1) and on node being on conmon's PATH.
+   * `#!/usr/bin/env -S … node` would depend on env(1) and on node being on conmon's PATH.
    */
   runtimeForMonitor(): string {
     const path = join(this.paths.run, 'mydocker-runc');
@@ -90,12 +90,14 @@ export class Engine {
 
   /**
    * The environment for conmon and what it runs (the runtime, our cleanup): ours, without what
-   * only slows a Node start (NODE_EXTRA_CA_CERTS: ~60 ms to parse a CA bundle nobody uses), and
-   * with node's directory on PATH (dist/*.js start with `#!/usr/bin/env node`).
+   * only slows a Node start (NODE_EXTRA_CA_CERTS: ~30-60 ms to parse a CA bundle nobody uses;
+   * our shebang's copy of it, for the same reason), and with node's directory on PATH (dist/*.js
+   * start with `#!/usr/bin/env -S … node`).
    */
   monitorEnv(): NodeJS.ProcessEnv {
     const env = { ...process.env };
     delete env.NODE_EXTRA_CA_CERTS;
+    delete env.MYDOCKER_EXTRA_CA_CERTS;
     const nodeDir = dirname(realpathSync(process.execPath));
     const path = env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
     if (!path.split(':').includes(nodeDir)) env.PATH = `${nodeDir}:${path}`;

@@ -55,10 +55,11 @@ export class TestRegistry {
     return join(this.dir, 'config.yml');
   }
 
-  static async start(tag: string, auth?: RegistryAuth): Promise<TestRegistry> {
+  /** `opts.addr`: the address to listen on (127.0.0.1); `opts.tls`: serve HTTPS with this pair. */
+  static async start(tag: string, auth?: RegistryAuth, opts: { addr?: string; tls?: { certFile: string; keyFile: string } } = {}): Promise<TestRegistry> {
     const r = new TestRegistry(tag);
     try {
-      await r.boot(auth);
+      await r.boot(auth, opts);
     } catch (e) {
       await r.stop();
       throw e;
@@ -66,7 +67,7 @@ export class TestRegistry {
     return r;
   }
 
-  private async boot(auth?: RegistryAuth): Promise<void> {
+  private async boot(auth: RegistryAuth | undefined, opts: { addr?: string; tls?: { certFile: string; keyFile: string } }): Promise<void> {
     let authYaml = '';
     if (auth && 'htpasswd' in auth) {
       const h = spawnSync('htpasswd', ['-Bbn', auth.htpasswd.user, auth.htpasswd.password], { encoding: 'utf8' });
@@ -77,9 +78,10 @@ export class TestRegistry {
       const t = auth.token;
       authYaml = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.certFile}\n`;
     }
+    const tlsYaml = opts.tls ? `  tls:\n    certificate: ${opts.tls.certFile}\n    key: ${opts.tls.keyFile}\n` : '';
     writeFileSync(
       this.configFile,
-      `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${this.storage}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n  secret: ${randomBytes(8).toString('hex')}\n${authYaml}`,
+      `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${this.storage}\n  delete:\n    enabled: true\nhttp:\n  addr: ${opts.addr ?? '127.0.0.1'}:0\n  secret: ${randomBytes(8).toString('hex')}\n${tlsYaml}${authYaml}`,
     );
     // The watchdog: the registry dies with our end of the pipe.
     this.proc = spawn('sh', ['-c', 'docker-registry serve "$1" >"$2" 2>&1 & p=$!; read _ || true; kill $p 2>/dev/null; wait $p', 'sh', this.configFile, this.logFile], {
@@ -87,7 +89,7 @@ export class TestRegistry {
     });
     for (let i = 0; i < 200; i++) {
       const log = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
-      const m = /listening on (127\.0\.0\.1:\d+)/.exec(log);
+      const m = /listening on (\d+\.\d+\.\d+\.\d+:\d+)/.exec(log);
       if (m) {
         this.host = m[1]!;
         return;

@@ -2,7 +2,9 @@
 // http/https with keep-alive agents (a pull reuses a few connections for all its blobs).
 // Everything above this — redirects, auth, the distribution API — is client.ts.
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { MydockerError } from '../errors.js';
 
@@ -33,18 +35,39 @@ export interface HttpRequest {
 /** No byte for this long on a connection: it is dead. */
 const IDLE_TIMEOUT_MS = 60_000;
 
+/**
+ * The extra CA certificates a user gave in NODE_EXTRA_CA_CERTS, read only when a verified TLS
+ * connection is made. The `mydocker` bin's shebang moves the variable to
+ * MYDOCKER_EXTRA_CA_CERTS before Node starts: Node itself parses that file eagerly at every
+ * start (~30 ms for a system bundle), which every `ps` or `run --network none` would pay.
+ * Node's own rule is kept: its bundled roots plus the file's; an unreadable file is a warning.
+ */
+export function extraCaOptions(env: NodeJS.ProcessEnv = process.env): https.AgentOptions {
+  const file = env.MYDOCKER_EXTRA_CA_CERTS;
+  if (!file) return {};
+  try {
+    return { ca: [...rootCertificates, readFileSync(file, 'utf8')] };
+  } catch (e) {
+    process.emitWarning(`Ignoring extra certs from \`${file}\` (NODE_EXTRA_CA_CERTS), load failed: ${(e as Error).message}`);
+    return {};
+  }
+}
+
 export class Transport {
   private readonly agents = {
     http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
-    https: new https.Agent({ keepAlive: true, maxSockets: 16 }),
     httpsInsecure: new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false }),
   };
+  private verified?: https.Agent;
+  private get https(): https.Agent {
+    return (this.verified ??= new https.Agent({ keepAlive: true, maxSockets: 16, ...extraCaOptions() }));
+  }
 
   /** Send one request; resolves with the response (whose body the caller must read or drop). */
   send(req: HttpRequest): Promise<IncomingMessage> {
     const tls = req.url.protocol === 'https:';
     if (!tls && req.url.protocol !== 'http:') return Promise.reject(new RegistryError(`${req.url.href}: unsupported URL scheme`));
-    const agent = tls ? (req.insecureTls ? this.agents.httpsInsecure : this.agents.https) : this.agents.http;
+    const agent = tls ? (req.insecureTls ? this.agents.httpsInsecure : this.https) : this.agents.http;
     const headers: OutgoingHttpHeaders = { 'user-agent': 'mydocker/0.1', ...req.headers };
     if (Buffer.isBuffer(req.body)) headers['content-length'] = req.body.length;
     else if (req.body === undefined && ['POST', 'PUT', 'PATCH'].includes(req.method) && headers['content-length'] === undefined) headers['content-length'] = 0;
@@ -70,7 +93,7 @@ export class Transport {
 
   /** Drop every kept-alive connection (the process can then exit). */
   close(): void {
-    for (const a of Object.values(this.agents)) a.destroy();
+    for (const a of [...Object.values(this.agents), this.verified]) a?.destroy();
   }
 }
 
