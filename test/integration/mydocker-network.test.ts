@@ -427,6 +427,43 @@ describe('mydocker network: /etc/hosts, /etc/hostname, /etc/resolv.conf', () => 
     else assert.match(got, /nameserver 8\.8\.8\.8\nnameserver 8\.8\.4\.4$/, "docker's fallback when only loopback resolvers are left");
   }));
 
+  it('--add-host (host-gateway: the network\'s gateway, reachable) and --dns/--dns-search/--dns-option; kept when neighbours come', withMydocker((md) => {
+    md.ok(['network', 'create', '--subnet', subnet(13), 'xh']);
+    const gw = JSON.parse(md.ok(['network', 'inspect', 'xh']))[0].IPAM.Config[0].Gateway as string;
+    md.ok(['run', '-d', '--name', 'ah', '--network', 'xh', '--add-host', 'db.example:10.9.9.9', '--add-host', 'host.docker.internal=host-gateway',
+      '--dns', '10.9.9.53', '--dns-search', 'corp.example', '--dns-option', 'ndots:2', 'busybox', 'sleep', '120']);
+    const ip = ipOn(md, 'ah', 'xh');
+    const lines = md.ok(['exec', 'ah', 'cat', '/etc/hosts']).trimEnd().split('\n');
+    assert.deepEqual(lines.slice(-3), ['10.9.9.9\tdb.example', `${gw}\thost.docker.internal`, `${ip}\t${lines.at(-1)!.split('\t')[1]}`], "docker's order: --add-host lines, then the container's own");
+    assert.equal(md.ok(['exec', 'ah', 'cat', '/etc/resolv.conf']), 'nameserver 10.9.9.53\nsearch corp.example\noptions ndots:2\n');
+    assert.equal(md.run(['exec', 'ah', 'ping', '-c1', '-W2', 'host.docker.internal']).status, 0, 'host-gateway reaches the host');
+    const hc = JSON.parse(md.ok(['inspect', 'ah']))[0].HostConfig;
+    assert.deepEqual([hc.ExtraHosts, hc.Dns, hc.DnsSearch, hc.DnsOptions], [['db.example:10.9.9.9', 'host.docker.internal:host-gateway'], ['10.9.9.53'], ['corp.example'], ['ndots:2']]);
+    // A neighbour's arrival rewrites the file: the extra lines stay.
+    md.ok(['run', '-d', '--name', 'nb', '--network', 'xh', 'busybox', 'sleep', '120']);
+    const after = md.ok(['exec', 'ah', 'cat', '/etc/hosts']);
+    assert.match(after, /\tnb [0-9a-f]{12}$/m);
+    assert.match(after, /^10\.9\.9\.9\tdb\.example$/m);
+    assert.match(after, new RegExp(`^${gw.replace(/\./g, '\\.')}\\thost\\.docker\\.internal$`, 'm'));
+    assert.equal(JSON.parse(md.ok(['inspect', 'nb']))[0].HostConfig.ExtraHosts, null, 'none asked: null, as docker');
+    // Without a network namespace of its own: after the host's file; none: refused for host-gateway.
+    assert.equal(md.ok(['run', '--rm', '--network', 'host', '--add-host', 'hg:host-gateway', 'busybox', 'tail', '-n1', '/etc/hosts']), '127.0.0.1\thg\n');
+    assert.equal(md.ok(['run', '--rm', '--network', 'none', '--add-host', 'x:10.1.1.1', 'busybox', 'tail', '-n1', '/etc/hosts']), '10.1.1.1\tx\n');
+    for (const [args, re] of [
+      [['--add-host', 'nocolon'], /^mydocker: invalid argument "nocolon" for "--add-host" flag: bad format for add-host/],
+      [['--network', 'none', '--add-host', 'g:host-gateway'], /"--add-host" flag: host-gateway: a container with --network none has no way to the host/],
+      [['--dns', 'banana'], /^mydocker: invalid argument "banana" for "--dns" flag: IP address is not correctly formatted: banana$/],
+      [['--dns-search', '-x'], /"--dns-search" flag: -x is not a valid domain/],
+      [['--dns-option', 'a b'], /"--dns-option" flag: not a resolver option/],
+    ] as [string[], RegExp][]) {
+      const r = md.run(['run', '--rm', '--name', 'refused', ...args, 'busybox', 'true']);
+      assert.equal(r.status, 125, r.stderr);
+      assert.match(r.stderr.trim(), re);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+    assert.doesNotMatch(md.ok(['ps', '-a', '--format', '{{.Names}}']), /refused/, 'nothing made by a refused run');
+  }));
+
   it('neighbours on a user network appear in /etc/hosts as they start and go as they leave, in place', withMydocker(async (md) => {
     md.ok(['network', 'create', '--subnet', subnet(12), 'hn']);
     md.ok(['run', '-d', '--name', 'first', '--network', 'hn', 'busybox', 'sleep', '300']);

@@ -7,7 +7,8 @@ import { parseIpamConfig } from '../../src/network/ipam/config.js';
 import { withoutDefaultRoute } from '../../src/network/hook/glue.js';
 import { parseAnnotations } from '../../src/network/hook/annotations.js';
 import { parseCidr } from '../../src/network/ip4.js';
-import { resolvConfText } from '../../src/mydocker/containers/etc-files.js';
+import { extraHostEntries, hostsText, resolvConfText } from '../../src/mydocker/containers/etc-files.js';
+import { parseAddHost } from '../../src/mydocker/containers/options.js';
 import { parseExpose, parsePublish } from '../../src/mydocker/containers/options.js';
 import { addressPlan, bridgeName, conflistFor, parseNetworkFile, parseNetworkOptions } from '../../src/mydocker/network/config.js';
 import { DEFAULT_POOLS, hostConflict, pickSubnet } from '../../src/mydocker/network/host.js';
@@ -179,6 +180,30 @@ describe('resolv.conf and the hook glue', () => {
     assert.equal(resolvConfText(false, 'nameserver 127.0.0.53\nnameserver 10.0.0.1\nsearch x\n'), 'nameserver 10.0.0.1\nsearch x\n');
     assert.equal(resolvConfText(false, 'nameserver 127.0.0.53\noptions edns0\n'), 'options edns0\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n');
     assert.equal(resolvConfText(true, 'nameserver 127.0.0.53\n'), 'nameserver 127.0.0.53\n', 'host network: as is');
+  });
+
+  it('--dns, --dns-search, --dns-option replace what they name, written as docker writes the file', () => {
+    const host = '# generated\nnameserver 127.0.0.53\nnameserver 10.0.0.1\ndomain a.example\nsearch b.example c.example\noptions edns0 trust-ad\n';
+    assert.equal(resolvConfText(false, host, { servers: ['10.9.9.9', '10.9.9.8'] }), 'nameserver 10.9.9.9\nnameserver 10.9.9.8\nsearch b.example c.example\noptions edns0 trust-ad\n');
+    assert.equal(resolvConfText(false, host, { search: ['x.example'] }), 'nameserver 10.0.0.1\nsearch x.example\noptions edns0 trust-ad\n');
+    assert.equal(resolvConfText(false, host, { search: ['.'], options: ['ndots:2'] }), 'nameserver 10.0.0.1\noptions ndots:2\n', 'search "." means none');
+    assert.equal(resolvConfText(false, 'nameserver 127.0.0.53\n', { options: ['ndots:1'] }), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\noptions ndots:1\n');
+    assert.equal(resolvConfText(true, host, { options: ['ndots:3'] }), 'nameserver 127.0.0.53\nnameserver 10.0.0.1\nsearch b.example c.example\noptions ndots:3\n', 'host network keeps loopback resolvers');
+    assert.equal(resolvConfText(false, host, {}), resolvConfText(false, host), 'nothing given: the host\'s');
+  });
+
+  it('--add-host: NAME:IP and NAME=IP, IPv6 in brackets, host-gateway; bad ones named', () => {
+    assert.equal(parseAddHost('db:10.0.0.5', 'bridge'), 'db:10.0.0.5');
+    assert.equal(parseAddHost('db=10.0.0.5', 'bridge'), 'db:10.0.0.5');
+    assert.equal(parseAddHost('v6=[2001:db8::1]', 'bridge'), 'v6:2001:db8::1');
+    assert.equal(parseAddHost('v6:2001:db8::1', 'bridge'), 'v6:2001:db8::1');
+    assert.equal(parseAddHost('host.docker.internal:host-gateway', 'host'), 'host.docker.internal:host-gateway');
+    assert.throws(() => parseAddHost('nocolon', 'bridge'), /^InputError: invalid argument "nocolon" for "--add-host" flag: bad format for add-host/);
+    assert.throws(() => parseAddHost(':1.2.3.4', 'bridge'), /bad format for add-host/);
+    assert.throws(() => parseAddHost('db:1.2.3', 'bridge'), /invalid IP address in add-host: "1\.2\.3"/);
+    assert.throws(() => parseAddHost('g:host-gateway', 'none'), /--network none has no way to the host/);
+    assert.deepEqual(extraHostEntries(['db:10.0.0.5', 'gw:host-gateway'], '172.18.0.1'), [{ ip: '10.0.0.5', names: ['db'] }, { ip: '172.18.0.1', names: ['gw'] }]);
+    assert.equal(hostsText([{ ip: '172.18.0.2', names: ['me'] }], [{ ip: '10.0.0.5', names: ['db'] }]).split('\n').slice(-3).join('|'), '10.0.0.5\tdb|172.18.0.2\tme|', "docker's order: --add-host lines before the container's own");
   });
 
   it('a second network leaves out its default route (ipam.routes, isDefaultGateway), in any chain', () => {

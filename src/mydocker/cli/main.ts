@@ -48,7 +48,7 @@ function addRunOptions(cmd: Command, create = false): Command {
     if (create && f.long === 'detach') continue;
     const flags = `${f.short ? `-${f.short}, ` : ''}--${f.long}${f.value ? ' <value>' : ''}`;
     const opt = new Option(flags);
-    if (f.value && ['env', 'env-file', 'volume', 'tmpfs', 'label', 'publish', 'expose', 'network-alias', 'cap-add', 'cap-drop', 'security-opt', 'device', 'ulimit'].includes(f.long)) {
+    if (f.value && ['env', 'env-file', 'volume', 'tmpfs', 'label', 'publish', 'expose', 'network-alias', 'add-host', 'dns', 'dns-search', 'dns-option', 'cap-add', 'cap-drop', 'security-opt', 'device', 'ulimit'].includes(f.long)) {
       opt.argParser(collect as (v: string, p: unknown) => unknown);
     }
     cmd.addOption(opt);

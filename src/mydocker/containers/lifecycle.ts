@@ -14,7 +14,7 @@ import { crashPoint } from '../crash.js';
 import { lockSync, type Release } from '../fs/locks.js';
 import { removeTree } from '../fs/remove.js';
 import type { Image } from '../images/types.js';
-import { hostHostnameText, hostsText, readHost, resolvConfText, writeInPlace } from './etc-files.js';
+import { extraHostEntries, hostHostnameText, hostsLines, hostsText, readHost, resolvConfText, writeInPlace } from './etc-files.js';
 import { joined, networksAtCreate, prepareStart, releaseNetworks } from '../network/container.js';
 import { closeAll } from '../network/ports.js';
 import { execFailureCode, monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
@@ -198,8 +198,14 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
     crashPoint('start:network-allocated');
     try {
       writeInPlace(files.hostname, `${rec.Config.Hostname}\n`);
-      writeInPlace(files.hosts, hostNet ? readHost('/etc/hosts') : (net?.hosts ?? hostsText([])));
-      writeInPlace(files.resolvConf, resolvConfText(hostNet));
+      const hc = rec.HostConfig;
+      // With the host's network, --add-host lines follow the host's own file; on networks,
+      // hostsFor placed them (host-gateway is the network's gateway); without, only them.
+      const hostsFile = hostNet
+        ? `${readHost('/etc/hosts').replace(/\n*$/, '\n')}${hostsLines(extraHostEntries(hc.ExtraHosts, '127.0.0.1'))}`
+        : (net?.hosts ?? hostsText([], extraHostEntries(hc.ExtraHosts, undefined)));
+      writeInPlace(files.hosts, hostsFile);
+      writeInPlace(files.resolvConf, resolvConfText(hostNet, undefined, { servers: hc.Dns, search: hc.DnsSearch, options: hc.DnsOptions }));
 
       copyUpVolumes(engine, rec, dirs.merged);
       const user = resolveUser(dirs.merged, rec.Config.User || '');

@@ -1,11 +1,13 @@
 // `run`/`create` flags → a container's Config and HostConfig, docker's way. Pure: every value
 // is checked here, with the flag named in the error, before anything is made on the host.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, posix } from 'node:path';
 import { SIGNALS } from '../../spec/tables.js';
 import { ramInBytes } from '../../spec/units.js';
 import { InputError } from '../errors.js';
+import { HOST_GATEWAY } from './etc-files.js';
 import type { Image, ImageRunConfig } from '../images/types.js';
 import type { ContainerConfig, DeviceMapping, HostConfig, MountPoint, PortBinding } from './record.js';
 
@@ -41,6 +43,10 @@ export interface RunFlags {
   expose?: string[];
   ip?: string;
   networkAlias?: string[];
+  addHost?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
   privileged?: boolean;
   capAdd?: string[];
   capDrop?: string[];
@@ -356,7 +362,7 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
   };
   const hostConfig: HostConfig = {
     Binds: (f.volume ?? []).slice(),
-    NetworkMode: network === 'default' ? 'bridge' : network,
+    NetworkMode: hostConfigNetwork(network),
     PortBindings: portBindings,
     PublishAllPorts: !!f.publishAll,
     AutoRemove: !!f.rm,
@@ -379,8 +385,47 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
     IpcMode: 'private',
     PidMode: '',
     UTSMode: '',
+    ExtraHosts: (f.addHost ?? []).map((h) => parseAddHost(h, network)),
+    Dns: (f.dns ?? []).map((d) => {
+      if (!isIP(d.trim())) throw new InputError(`invalid argument ${JSON.stringify(d)} for "--dns" flag: IP address is not correctly formatted: ${d}`);
+      return d.trim();
+    }),
+    DnsSearch: (f.dnsSearch ?? []).map((d) => {
+      if (d !== '.' && (d.length > 255 || !/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*\.?$/.test(d))) {
+        throw new InputError(`invalid argument ${JSON.stringify(d)} for "--dns-search" flag: ${d} is not a valid domain`);
+      }
+      return d;
+    }),
+    DnsOptions: (f.dnsOption ?? []).map((o) => {
+      if (!/^[a-z][a-z0-9-]*(:[0-9]+)?$/i.test(o)) throw new InputError(`invalid argument ${JSON.stringify(o)} for "--dns-option" flag: not a resolver option (e.g. ndots:2, edns0)`);
+      return o;
+    }),
   };
   return { config, hostConfig, mounts };
+}
+
+const hostConfigNetwork = (network: string) => (network === 'default' ? 'bridge' : network);
+
+/**
+ * --add-host NAME:IP (or NAME=IP, docker 25's form; an IPv6 address may be in brackets) →
+ * "NAME:IP" as HostConfig.ExtraHosts keeps it. `host-gateway` is the host seen from the
+ * container: its network's gateway, 127.0.0.1 with the host's network, nothing without one.
+ */
+export function parseAddHost(spec: string, networkMode: string): string {
+  const bad = (why: string) => new InputError(`invalid argument ${JSON.stringify(spec)} for "--add-host" flag: ${why}`);
+  let i = spec.indexOf('=');
+  if (i < 0) i = spec.indexOf(':');
+  if (i <= 0) throw bad(`bad format for add-host: ${JSON.stringify(spec)} (want NAME:IP)`);
+  const name = spec.slice(0, i);
+  let ip = spec.slice(i + 1).trim();
+  if (/^\[.*\]$/.test(ip)) ip = ip.slice(1, -1);
+  if (!/^[a-zA-Z0-9_]([a-zA-Z0-9_.-]*)$/.test(name)) throw bad(`invalid host name ${JSON.stringify(name)}`);
+  if (ip === HOST_GATEWAY) {
+    if (networkMode === 'none') throw bad('host-gateway: a container with --network none has no way to the host');
+  } else if (!isIP(ip)) {
+    throw bad(`invalid IP address in add-host: ${JSON.stringify(ip)}`);
+  }
+  return `${name}:${ip}`;
 }
 
 function checkCpuset(v: string): string {

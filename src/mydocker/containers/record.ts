@@ -65,6 +65,12 @@ export interface HostConfig {
   IpcMode: string;
   PidMode: string;
   UTSMode: string;
+  /** --add-host, as "name:ip" (ip may be host-gateway). Absent in records older than the flag. */
+  ExtraHosts?: string[];
+  /** --dns, --dns-search, --dns-option. */
+  Dns?: string[];
+  DnsSearch?: string[];
+  DnsOptions?: string[];
 }
 
 /** A mount as `inspect` shows it. Volumes are kept by name; binds by host path. */

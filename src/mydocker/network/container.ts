@@ -153,7 +153,7 @@ export function prepareStart(engine: Engine, rec: ContainerRecord): StartNetwork
   const self = { rec, endpoints: plan.map((p) => ({ network: p.net.name, ip: p.ip })) };
   try {
     const user = userNetworksOf(engine, plan.map((p) => p.net.name));
-    const hosts = hostsFor(self, user.size ? attachedMembers(engine) : [], user);
+    const hosts = hostsFor(self, user.size ? attachedMembers(engine) : [], user, (n) => plan.find((p) => p.net.name === n)?.net.gateway);
     return { annotations, hooks: hookEntries(), hosts, portFds };
   } catch (e) {
     closeAll(portFds);

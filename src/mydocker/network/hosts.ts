@@ -6,7 +6,7 @@
 // two containers starting at once cannot leave a file that misses one of them.
 import { join } from 'node:path';
 import { withLock } from '../../network/lockfile.js';
-import { hostsText, type HostsEntry, writeInPlace } from '../containers/etc-files.js';
+import { extraHostEntries, hostsText, type HostsEntry, writeInPlace } from '../containers/etc-files.js';
 import type { ContainerRecord } from '../containers/record.js';
 import { shortId } from '../containers/store.js';
 import type { Engine } from '../engine.js';
@@ -18,15 +18,16 @@ export function namesOn(rec: Pick<ContainerRecord, 'Id' | 'Name' | 'Networks'>, 
 }
 
 export interface Member {
-  rec: Pick<ContainerRecord, 'Id' | 'Name' | 'Networks' | 'Config'>;
+  rec: Pick<ContainerRecord, 'Id' | 'Name' | 'Networks' | 'Config'> & { HostConfig?: Pick<ContainerRecord['HostConfig'], 'ExtraHosts'> };
   endpoints: Array<{ network: string; ip: string }>;
 }
 
 /**
  * The hosts file of `self` among `others`. `userNetworks` holds the networks where names
- * resolve (every one but the default bridge).
+ * resolve (every one but the default bridge). `gatewayOf` gives a network's gateway, which
+ * `--add-host NAME:host-gateway` names (the first network's, where the default route goes).
  */
-export function hostsFor(self: Member, others: Member[], userNetworks: Set<string>): string {
+export function hostsFor(self: Member, others: Member[], userNetworks: Set<string>, gatewayOf: (network: string) => string | undefined = () => undefined): string {
   const entries: HostsEntry[] = [];
   const seen = new Set<string>();
   const add = (ip: string, names: string[]) => {
@@ -45,7 +46,19 @@ export function hostsFor(self: Member, others: Member[], userNetworks: Set<strin
     if (o.rec.Id === self.rec.Id) continue;
     for (const e of o.endpoints) if (mine.has(e.network)) add(e.ip, namesOn(o.rec, e.network));
   }
-  return hostsText(entries);
+  const first = self.endpoints[0]?.network;
+  return hostsText(entries, extraHostEntries(self.rec.HostConfig?.ExtraHosts, first ? gatewayOf(first) : undefined));
+}
+
+/** A network's gateway address, for host-gateway (undefined when its config cannot be read). */
+export function gatewayLookup(engine: Engine): (network: string) => string | undefined {
+  return (network) => {
+    try {
+      return engine.networks.read(network)?.gateway || undefined;
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 /** Which of `networks` give name resolution (all but the built-in default). */
@@ -94,7 +107,7 @@ export function refreshHosts(engine: Engine, networks: string[], also = ''): voi
     for (const m of members) {
       if (m.rec.Id !== also && !m.endpoints.some((e) => user.has(e.network))) continue;
       try {
-        writeInPlace(engine.containers.path(m.rec.Id, 'hosts'), hostsFor(m, members, all));
+        writeInPlace(engine.containers.path(m.rec.Id, 'hosts'), hostsFor(m, members, all, gatewayLookup(engine)));
       } catch {
         /* its directory went away: it is being removed */
       }
