@@ -186,6 +186,60 @@ describe('mydocker pause, wait, rename, restart, top, prune', () => {
   }));
 });
 
+describe('mydocker stats', () => {
+  it("docker's columns and figures: CPU of a busy loop, the memory limit, pids, network bytes; -a, --format, --no-trunc", withMydocker(async (md) => {
+    const busy = md.ok(['run', '-d', '--name', 'busy', '-m', '64m', 'busybox', 'sh', '-c', 'while :; do :; done']).trim();
+    md.ok(['run', '-d', '--name', 'idle', 'busybox', 'sh', '-c', 'sleep 300 & sleep 300 & wait']);
+    md.ok(['run', '--name', 'gone', '--network', 'none', 'busybox', 'true']);
+    // Some traffic on idle's interface: pings to its gateway.
+    md.ok(['exec', 'idle', 'sh', '-c', 'ping -c3 -i0.2 -W1 "$(ip route | awk \'/default/ {print $3}\')" >/dev/null']);
+    const table = md.ok(['stats', '--no-stream']).trimEnd().split('\n');
+    assert.match(table[0]!, /^CONTAINER ID +NAME +CPU % +MEM USAGE \/ LIMIT +MEM % +NET I\/O +BLOCK I\/O +PIDS$/);
+    assert.deepEqual(table.slice(1).map((l) => l.split(/\s{3,}/)[1]).sort(), ['busy', 'idle'], 'running containers only');
+    const fields = (name: string, extra: string[] = []) => {
+      const line = md.ok(['stats', '--no-stream', ...extra, '--format', '{{.ID}}|{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.MemPerc}}|{{.NetIO}}|{{.BlockIO}}|{{.PIDs}}', name]).trim();
+      const [id, n, cpu, mem, memPerc, net, blk, pids] = line.split('|');
+      return { id, n, cpu: parseFloat(cpu!), mem: mem!, memPerc: parseFloat(memPerc!), net: net!, blk: blk!, pids: Number(pids) };
+    };
+    const b = fields('busy');
+    assert.equal(b.id, busy.slice(0, 12));
+    // One CPU spinning is ~100 % (a loaded CI machine gives it less, never nothing).
+    assert.ok(b.cpu > 20 && b.cpu < 210, `busy CPU ${b.cpu}%`);
+    assert.match(b.mem, /^[\d.]+(B|KiB|MiB) \/ 64MiB$/);
+    assert.ok(b.memPerc > 0 && b.memPerc < 100);
+    assert.equal(b.pids, 1);
+    const i = fields('idle');
+    assert.ok(i.cpu < 20, `idle CPU ${i.cpu}%`);
+    assert.equal(i.pids, 3, 'sh and its two sleeps');
+    assert.match(i.net, /^[\d.]+(kB|MB) \/ [\d.]+(B|kB|MB)$/, `three pings went through eth0: ${i.net}`);
+    assert.match(i.mem, /\/ [\d.]+GiB$/, 'no limit: the host memory');
+    assert.equal(fields('busy', ['--no-trunc']).id, busy);
+    // -a: a stopped container has no figures; a named one is shown whatever its state.
+    const all = md.ok(['stats', '-a', '--no-stream', '--format', '{{.Name}} {{.MemUsage}} {{.PIDs}}']);
+    assert.match(all, /^gone 0B \/ 0B 0$/m);
+    assert.equal(md.ok(['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}}', 'gone']), 'gone 0.00%\n');
+    const r = md.run(['stats', '--no-stream', 'nosuch']);
+    assert.equal(r.status, 125);
+    assert.equal(r.stderr, 'mydocker: No such container: nosuch\n');
+  }));
+
+  it('without --no-stream: a table a second until interrupted', withMydocker(async (md) => {
+    md.ok(['run', '-d', '--name', 's1', 'busybox', 'sleep', '300']);
+    const p = md.spawn(['stats']);
+    let out = '';
+    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((r) => p.on('exit', r));
+    try {
+      await waitFor(() => (out.match(/^CONTAINER ID/gm) ?? []).length >= 2, 10_000, 'two tables');
+    } finally {
+      p.kill('SIGINT');
+      await exited;
+    }
+    assert.doesNotMatch(out, /\x1b\[/, 'no screen control codes when stdout is not a terminal');
+    assert.match(out, /\ts1|\s{3}s1\s{3}/);
+  }));
+});
+
 describe('mydocker ps and inspect', () => {
   it('columns, -q, --no-trunc, --format templates, -a, -n/-l', withMydocker((md) => {
     const id = md.ok(['run', '-d', '--name', 'up1', 'busybox', 'sleep', '100']).trim();

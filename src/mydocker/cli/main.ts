@@ -171,6 +171,16 @@ program
   .action(verb(() => import('./verbs/top.js')));
 
 program
+  .command('stats')
+  .description("containers' resource use: CPU, memory, network and block I/O, pids")
+  .argument('[container...]')
+  .option('-a, --all', 'show all containers (default: running)')
+  .option('--no-stream', 'print one table and exit')
+  .option('--no-trunc', 'do not truncate output')
+  .option('--format <template>', 'Go template (e.g. "{{.Name}} {{.CPUPerc}}") or "table …"')
+  .action(verb(() => import('./verbs/stats.js')));
+
+program
   .command('wait')
   .description('block until containers stop, then print their exit codes')
   .argument('<container...>')
