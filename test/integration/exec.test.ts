@@ -174,6 +174,11 @@ function underSubreaper(argv: string[], pidFile: string) {
     try {
       pidText = readFileSync(${JSON.stringify(pidFile)}, 'utf8');
       pid = Number(pidText);
+      // --detach returns once the process exists, not once it has exec'd its program: runc's
+      // may still be "runc:[2:INIT]" for a moment (seen on a loaded machine). Wait for execve.
+      for (let i = 0; i < 500 && /^runc:|^mydocker/.test(readFileSync('/proc/' + pid + '/comm', 'utf8')); i++) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      }
       status = readFileSync('/proc/' + pid + '/status', 'utf8');
       cgroup = readFileSync('/proc/' + pid + '/cgroup', 'utf8');
       comm = readFileSync('/proc/' + pid + '/comm', 'utf8').trim();
