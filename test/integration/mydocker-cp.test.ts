@@ -180,6 +180,13 @@ for (const state of ['running', 'exited'] as const) {
       assert.equal(lstatSync(upper(md, id, 'd/deep')).uid, 0);
       fails(md, ['cp', srcdir, 'c1:/file'], /cannot copy a directory to a file/);
       fails(md, ['cp', join(md.dir, 'missing'), 'c1:/tmp'], /missing: no such file or directory/);
+      // A host symlink: copied as a symlink, or with -L as what it points at (under the link's name).
+      symlinkSync(file, join(md.dir, 'hostlink'));
+      md.ok(['cp', join(md.dir, 'hostlink'), 'c1:/tmp/']);
+      assert.equal(readlinkSync(upper(md, id, 'tmp/hostlink')), file);
+      md.ok(['cp', '-L', join(md.dir, 'hostlink'), 'c1:/emptydir/']);
+      assert.equal(readFileSync(upper(md, id, 'emptydir/hostlink'), 'utf8'), 'data\n');
+      assert.ok(lstatSync(upper(md, id, 'emptydir/hostlink')).isFile());
       // What the container sees.
       if (state === 'running') assert.equal(md.ok(['exec', 'c1', 'cat', '/d/srcdir/in', '/tmp/new.txt']), 'in\ndata\n');
       else {
