@@ -301,6 +301,15 @@ for (const parent of [program, container]) {
     .option('-o, --output <file>', 'write to a file (default: stdout)')
     .action(verb(() => import('./verbs/snapshot.js').then((m) => ({ default: m.exportVerb }))));
   parent
+    .command('cp')
+    .description('copy files between a container and the host (CONTAINER:SRC DEST, SRC CONTAINER:DEST; "-" is a tar on stdin/stdout)')
+    .argument('<src>')
+    .argument('<dest>')
+    .option('-a, --archive', "keep the source's uid/gid (default: what is copied in is owned by root)")
+    .option('-L, --follow-link', 'follow a symlink at SRC')
+    .option('-q, --quiet', 'no "Successfully copied" line')
+    .action(verb(() => import('./verbs/cp.js')));
+  parent
     .command('commit')
     .description("a new image from a container's changes")
     .argument('<container>')

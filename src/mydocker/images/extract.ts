@@ -11,6 +11,11 @@
 // clears it), uid/gid, mtimes (directories last, as writing into them changes theirs), PAX
 // xattrs, device nodes. OCI whiteouts become overlayfs ones: `.wh.NAME` a 0/0 character
 // device NAME, `.wh..wh..opq` the trusted.overlay.opaque=y xattr on its directory.
+//
+// `cp` extracts with the same code in copy mode (ExtractOptions.copy): into a directory that
+// already has content, so docker's rules for that apply — no whiteouts, the archive's root
+// entry leaves the destination as it is, a directory is never replaced by a non-directory nor
+// the reverse — and mount points below the destination (a container's volumes) are not crossed.
 import { closeSync, fchmodSync, fchownSync, futimesSync, lstatSync, readdirSync, writeSync } from 'node:fs';
 import {
   AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY,
@@ -29,6 +34,19 @@ export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 const BENEATH = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 
+export interface ExtractOptions {
+  /** `cp`: see the top of this file. */
+  copy?: boolean;
+  /** Every entry owned by this uid/gid instead of the archive's (cp into a container without -a: root). */
+  owner?: { uid: number; gid: number };
+  /**
+   * Paths (relative to the destination) that are mount points in the view being written: an
+   * entry at one (other than a directory, which is left as it is) or beneath it is refused —
+   * what is under it is another filesystem, written only through its own copy.
+   */
+  barriers?: Map<string, string>;
+}
+
 export interface ExtractStats {
   /** Sum of regular files' sizes (docker's layer size). */
   size: number;
@@ -36,10 +54,10 @@ export interface ExtractStats {
 }
 
 /** The components of an archive path; an absolute path or ".." is refused. */
-export function entryParts(raw: string, what: string): string[] {
-  if (raw.startsWith('/')) throw new InputError(`${what}: tar entry ${JSON.stringify(raw)}: absolute path (refusing to write outside the layer)`);
+export function entryParts(raw: string, what: string, scope = 'the layer'): string[] {
+  if (raw.startsWith('/')) throw new InputError(`${what}: tar entry ${JSON.stringify(raw)}: absolute path (refusing to write outside ${scope})`);
   const parts = raw.split('/').filter((c) => c !== '' && c !== '.');
-  if (parts.includes('..')) throw new InputError(`${what}: tar entry ${JSON.stringify(raw)}: path escapes the layer ("..")`);
+  if (parts.includes('..')) throw new InputError(`${what}: tar entry ${JSON.stringify(raw)}: path escapes ${scope} ("..")`);
   return parts;
 }
 
@@ -52,6 +70,7 @@ class Tree {
   constructor(
     readonly rootFd: number,
     private what: string,
+    private scope = 'the layer',
   ) {}
 
   /** An O_PATH fd of the directory at `parts` (created, 0755, where missing and `create`). */
@@ -96,8 +115,8 @@ class Tree {
     if (e instanceof KernelError) {
       if (e.code === 'ELOOP') return new InputError(`${this.what}: tar entry ${JSON.stringify(entry)}: ${this.firstSymlink(path)} is a symlink (refusing to write through it)`);
       if (e.code === 'ENOTDIR') return new InputError(`${this.what}: tar entry ${JSON.stringify(entry)}: ${path} is not a directory`);
-      if (e.code === 'EXDEV') return new InputError(`${this.what}: tar entry ${JSON.stringify(entry)}: path escapes the layer`);
-      if (e.code === 'ENOENT') return new InputError(`${this.what}: tar entry ${JSON.stringify(entry)}: ${path} does not exist in the layer`);
+      if (e.code === 'EXDEV') return new InputError(`${this.what}: tar entry ${JSON.stringify(entry)}: path escapes ${this.scope}`);
+      if (e.code === 'ENOENT') return new InputError(`${this.what}: tar entry ${JSON.stringify(entry)}: ${path} does not exist in ${this.scope}`);
     }
     return e as Error;
   }
@@ -158,9 +177,10 @@ const nsOf = (d: Date) => BigInt(Math.max(0, d.getTime())) * 1_000_000n;
  * Extract `entries` into the directory `dest` (which must exist and be ours). `what` names
  * the archive in errors. Throws an InputError on anything hostile; the caller discards `dest`.
  */
-export async function extractTree(entries: AsyncIterable<TarEntry>, dest: string, what: string): Promise<ExtractStats> {
+export async function extractTree(entries: AsyncIterable<TarEntry>, dest: string, what: string, opts: ExtractOptions = {}): Promise<ExtractStats> {
   const rootFd = openat2(-100, dest, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0, dest);
-  const tree = new Tree(rootFd, what);
+  const scope = opts.copy ? 'the destination' : 'the layer';
+  const tree = new Tree(rootFd, what, scope);
   const dirTimes: { key: string; mtime: Date }[] = [];
   const stats: ExtractStats = { size: 0, entries: 0 };
   /** Remove what an earlier entry left at `name`; the parent's fd again (a removed directory drops the cache). */
@@ -173,10 +193,23 @@ export async function extractTree(entries: AsyncIterable<TarEntry>, dest: string
     return tree.dir(parentParts, true, entry);
   };
   try {
-    for await (const { header: h, body } of entries) {
+    for await (const { header, body } of entries) {
       stats.entries++;
-      const parts = entryParts(h.name, what);
+      const h = opts.owner ? { ...header, uid: opts.owner.uid, gid: opts.owner.gid } : header;
+      const parts = entryParts(h.name, what, scope);
       const display = parts.join('/') || '.';
+      if (opts.copy && parts.length === 0) {
+        // docker: the archive's "./" leaves an existing destination as it is.
+        if (h.type !== 'directory') throw new InputError(`${what}: tar entry ${JSON.stringify(h.name)}: the root is not a directory`);
+        continue;
+      }
+      if (opts.barriers?.size) {
+        const key = parts.join('/');
+        if (opts.barriers.has(key) && h.type === 'directory') continue; // the mount point itself: left as it is
+        for (const [b, label] of opts.barriers) {
+          if (key === b || key.startsWith(`${b}/`)) throw new InputError(`${what}: tar entry ${JSON.stringify(h.name)}: ${label} is a mount point (copy into it directly)`);
+        }
+      }
       if (parts.length === 0) {
         if (h.type !== 'directory') throw new InputError(`${what}: tar entry ${JSON.stringify(h.name)}: the root is not a directory`);
         fchownat(rootFd, '.', h.uid, h.gid, 0, '.');
@@ -189,8 +222,8 @@ export async function extractTree(entries: AsyncIterable<TarEntry>, dest: string
       const parentParts = parts.slice(0, -1);
       const parentFd = tree.dir(parentParts, true, h.name);
 
-      // Whiteouts.
-      if (name.startsWith(WHITEOUT_PREFIX)) {
+      // Whiteouts (a layer's; in a copy, `.wh.x` is a file like any other).
+      if (!opts.copy && name.startsWith(WHITEOUT_PREFIX)) {
         if (name === WHITEOUT_OPAQUE) {
           lsetxattr(proc(parentFd), OVERLAY_OPAQUE_XATTR, Buffer.from('y'), 0, parentParts.join('/') || '.');
           continue;
@@ -207,6 +240,11 @@ export async function extractTree(entries: AsyncIterable<TarEntry>, dest: string
       }
 
       const existing = kindAt(parentFd, name);
+      if (opts.copy) {
+        // docker's NoOverwriteDirNonDir: a copy merges directories and replaces files, never one by the other.
+        if (existing === 'dir' && h.type !== 'directory') throw new InputError(`${what}: cannot overwrite directory ${display} with non-directory`);
+        if (existing === 'other' && h.type === 'directory') throw new InputError(`${what}: cannot overwrite non-directory ${display} with directory`);
+      }
       if (h.type === 'directory') {
         if (existing === 'other') removeAt(parentFd, name, display);
         if (existing !== 'dir') mkdirat(parentFd, name, 0o700, display);
@@ -217,7 +255,7 @@ export async function extractTree(entries: AsyncIterable<TarEntry>, dest: string
         continue;
       }
       if (h.type === 'link') {
-        const tparts = entryParts(h.linkname ?? '', what);
+        const tparts = entryParts(h.linkname ?? '', what, scope);
         if (tparts.length === 0) throw new InputError(`${what}: tar entry ${JSON.stringify(h.name)}: hardlink to the layer's root`);
         const tname = tparts[tparts.length - 1]!;
         const tparent = tree.dir(tparts.slice(0, -1), false, h.name);

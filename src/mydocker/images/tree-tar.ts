@@ -1,5 +1,6 @@
 // A directory tree as a tar stream: `mydocker export` (a container's filesystem), `commit`
-// (an overlay upper dir as an OCI layer) and the embedded default image (deterministic).
+// (an overlay upper dir as an OCI layer), `cp` (one file or directory, under the name it gets
+// at the destination) and the embedded default image (deterministic).
 //
 // The walk opens every directory and file with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 // RESOLVE_NO_XDEV) from the tree's root fd: a symlink is archived as a symlink and never
@@ -25,6 +26,10 @@ export interface TreeTarOptions {
   /** Reproducible output: this mtime everywhere, uid/gid 0, no xattrs. */
   deterministic?: { mtime: Date };
   onBytes?(n: number): void;
+  /** Paths (relative to the tree) left out entirely, whatever they are (cp: a file a mount hides). */
+  omit?: string[];
+  /** Names in the archive start with this directory name (cp: the source's name at the destination). */
+  prefix?: string;
   /** Names the tree in errors. */
   what?: string;
 }
@@ -80,14 +85,50 @@ async function* fileData(fd: number, size: number, onBytes?: (n: number) => void
 
 /** Write `dir`'s tree (not the root itself) into `pack`, sorted by name. Does not finalize. */
 export async function packTree(dir: string, pack: tarStream.Pack, opts: TreeTarOptions = {}): Promise<void> {
-  const what = opts.what ?? dir;
-  const excluded = new Set((opts.exclude ?? []).map((p) => p.split('/').filter((c) => c && c !== '.').join('/')).filter((p) => p !== ''));
   const rootFd = openat2(-100, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0, dir);
-  const links = new Map<string, string>(); // "dev:ino" → first path (hardlinks)
+  try {
+    await packer(pack, opts, opts.what ?? dir).walk(rootFd, '');
+  } finally {
+    closeSync(rootFd);
+  }
+}
+
+/**
+ * `cp`: one item — `name` in the directory `dirFd` ('.' for that directory itself) — as
+ * `opts.prefix` in the archive: a directory with its own entry and its tree, anything else
+ * (a file, a symlink, never followed) as itself. With an empty prefix a directory's contents
+ * only (docker's `SRC/.`). Does not finalize.
+ */
+export async function packItem(dirFd: number, name: string, pack: tarStream.Pack, opts: TreeTarOptions & { prefix: string }): Promise<void> {
+  const p = packer(pack, opts, opts.what ?? name);
+  if (opts.prefix !== '') {
+    await p.entry(dirFd, name, '');
+    return;
+  }
+  const fd = openBeneath(dirFd, name, O_RDONLY | O_DIRECTORY, opts.what ?? name);
+  if (fd === null) return;
+  try {
+    await p.walk(fd, '');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The walk. `rel` is a path relative to the packed tree (what `exclude`/`omit` name); in the
+ * archive it is `prefix/rel` (`prefix` alone for the tree's own entry, rel '').
+ */
+function packer(pack: tarStream.Pack, opts: TreeTarOptions, what: string) {
+  const norm = (ps: string[] | undefined) => new Set((ps ?? []).map((p) => p.split('/').filter((c) => c && c !== '.').join('/')).filter((p) => p !== ''));
+  const excluded = norm(opts.exclude);
+  const omitted = norm(opts.omit);
+  const links = new Map<string, string>(); // "dev:ino" → first name in the archive (hardlinks)
   const det = opts.deterministic;
+  const prefix = opts.prefix ?? '';
+  const tarName = (rel: string) => (prefix && rel ? `${prefix}/${rel}` : prefix || rel);
 
   const base = (rel: string, st: Stats): Omit<TarHeader, 'type'> => ({
-    name: rel,
+    name: tarName(rel),
     mode: st.mode & 0o7777,
     uid: det ? 0 : st.uid,
     gid: det ? 0 : st.gid,
@@ -95,76 +136,75 @@ export async function packTree(dir: string, pack: tarStream.Pack, opts: TreeTarO
     mtime: det ? det.mtime : st.mtime,
   });
 
-  const walk = async (dirFd: number, prefix: string): Promise<void> => {
+  const walk = async (dirFd: number, dirRel: string): Promise<void> => {
     const names = readdirSync(proc(dirFd)).sort();
-    for (const name of names) {
-      const rel = prefix ? `${prefix}/${name}` : name;
-      const path = proc(dirFd, name);
-      const st = lstatSync(path, { throwIfNoEntry: false });
-      if (!st) continue;
-      const xattrs = det ? new Map<string, Buffer>() : xattrsOf(path, `${what}/${rel}`);
-      const pax = xattrPax(xattrs);
-      if (st.isDirectory()) {
-        const fd = openBeneath(dirFd, name, O_RDONLY | O_DIRECTORY, `${what}/${rel}`);
-        if (fd === null) continue; // a mount point
-        try {
-          if (opts.overlay) {
-            if (lgetxattr(path, 'trusted.overlay.redirect') !== null) {
-              throw new InputError(`${what}/${rel}: renamed inside the container (overlay redirect_dir): cannot be expressed as a layer`);
-            }
-          }
-          await writeEntry(pack, { ...base(rel, st), type: 'directory', pax: pax ?? null });
-          if (opts.overlay && lgetxattr(path, OVERLAY_OPAQUE_XATTR)?.toString() === 'y') {
-            await writeEntry(pack, { ...base(`${rel}/${WHITEOUT_OPAQUE}`, st), mode: 0o644, type: 'file' });
-          }
-          if (!excluded.has(rel)) await walk(fd, rel);
-        } finally {
-          closeSync(fd);
-        }
-        continue;
-      }
-      if (st.isCharacterDevice() && opts.overlay && st.rdev === 0) {
-        const wh = prefix ? `${prefix}/${WHITEOUT_PREFIX}${name}` : `${WHITEOUT_PREFIX}${name}`;
-        await writeEntry(pack, { ...base(wh, st), type: 'file' });
-        continue;
-      }
-      if (st.isSymbolicLink()) {
-        await writeEntry(pack, { ...base(rel, st), type: 'symlink', linkname: readlinkSync(path), pax: pax ?? null });
-        continue;
-      }
-      if (st.isSocket()) continue; // docker skips sockets too
-      if (st.nlink > 1 && !st.isDirectory()) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = links.get(key);
-        if (first !== undefined) {
-          await writeEntry(pack, { ...base(rel, st), type: 'link', linkname: first });
-          continue;
-        }
-        links.set(key, rel);
-      }
-      if (st.isFile()) {
-        if (opts.overlay && lgetxattr(path, 'trusted.overlay.metacopy') !== null) {
-          throw new InputError(`${what}/${rel}: an overlay metacopy file (metacopy=on): cannot be expressed as a layer`);
-        }
-        const fd = openBeneath(dirFd, name, O_RDONLY, `${what}/${rel}`);
-        if (fd === null) continue;
-        try {
-          const size = fstatSync(fd).size;
-          await writeEntry(pack, { ...base(rel, st), type: 'file', size, pax: pax ?? null }, fileData(fd, size, opts.onBytes));
-        } finally {
-          closeSync(fd);
-        }
-        continue;
-      }
-      const type = st.isCharacterDevice() ? 'character-device' : st.isBlockDevice() ? 'block-device' : st.isFIFO() ? 'fifo' : null;
-      if (type === null) continue;
-      await writeEntry(pack, { ...base(rel, st), type, devmajor: major(st.rdev), devminor: minor(st.rdev), pax: pax ?? null });
-    }
+    for (const name of names) await entry(dirFd, name, dirRel ? `${dirRel}/${name}` : name);
   };
 
-  try {
-    await walk(rootFd, '');
-  } finally {
-    closeSync(rootFd);
-  }
+  const entry = async (dirFd: number, name: string, rel: string): Promise<void> => {
+    if (omitted.has(rel)) return;
+    const path = proc(dirFd, name);
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (!st) return;
+    const xattrs = det ? new Map<string, Buffer>() : xattrsOf(path, `${what}/${rel}`);
+    const pax = xattrPax(xattrs);
+    if (st.isDirectory()) {
+      const fd = openBeneath(dirFd, name, O_RDONLY | O_DIRECTORY, `${what}/${rel}`);
+      if (fd === null) return; // a mount point
+      try {
+        if (opts.overlay) {
+          if (lgetxattr(path, 'trusted.overlay.redirect') !== null) {
+            throw new InputError(`${what}/${rel}: renamed inside the container (overlay redirect_dir): cannot be expressed as a layer`);
+          }
+        }
+        await writeEntry(pack, { ...base(rel, st), type: 'directory', pax: pax ?? null });
+        if (opts.overlay && lgetxattr(path, OVERLAY_OPAQUE_XATTR)?.toString() === 'y') {
+          await writeEntry(pack, { ...base(`${rel}/${WHITEOUT_OPAQUE}`, st), mode: 0o644, type: 'file' });
+        }
+        if (!excluded.has(rel)) await walk(fd, rel);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
+    if (st.isCharacterDevice() && opts.overlay && st.rdev === 0) {
+      const slash = rel.lastIndexOf('/');
+      const wh = slash >= 0 ? `${rel.slice(0, slash)}/${WHITEOUT_PREFIX}${name}` : `${WHITEOUT_PREFIX}${name}`;
+      await writeEntry(pack, { ...base(wh, st), type: 'file' });
+      return;
+    }
+    if (st.isSymbolicLink()) {
+      await writeEntry(pack, { ...base(rel, st), type: 'symlink', linkname: readlinkSync(path), pax: pax ?? null });
+      return;
+    }
+    if (st.isSocket()) return; // docker skips sockets too
+    if (st.nlink > 1 && !st.isDirectory()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = links.get(key);
+      if (first !== undefined) {
+        await writeEntry(pack, { ...base(rel, st), type: 'link', linkname: first });
+        return;
+      }
+      links.set(key, tarName(rel));
+    }
+    if (st.isFile()) {
+      if (opts.overlay && lgetxattr(path, 'trusted.overlay.metacopy') !== null) {
+        throw new InputError(`${what}/${rel}: an overlay metacopy file (metacopy=on): cannot be expressed as a layer`);
+      }
+      const fd = openBeneath(dirFd, name, O_RDONLY, `${what}/${rel}`);
+      if (fd === null) return;
+      try {
+        const size = fstatSync(fd).size;
+        await writeEntry(pack, { ...base(rel, st), type: 'file', size, pax: pax ?? null }, fileData(fd, size, opts.onBytes));
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
+    const type = st.isCharacterDevice() ? 'character-device' : st.isBlockDevice() ? 'block-device' : st.isFIFO() ? 'fifo' : null;
+    if (type === null) return;
+    await writeEntry(pack, { ...base(rel, st), type, devmajor: major(st.rdev), devminor: minor(st.rdev), pax: pax ?? null });
+  };
+
+  return { walk, entry };
 }
