@@ -83,6 +83,10 @@ function releaseInit(store: Store, state: PersistedState): void {
     throw e;
   }
   let received = '';
+  let dead = false;
+  // Test knob (one env lookup): stall once between a read that found nothing and the liveness
+  // check, to make the race below certain instead of rare.
+  let lag = Number(process.env.MYDOCKER_RUNC_TEST_START_LAG_MS ?? 0);
   try {
     const buf = Buffer.alloc(4096);
     for (let delay = 1; ; delay = Math.min(delay * 2, 10)) {
@@ -99,9 +103,20 @@ function releaseInit(store: Store, state: PersistedState): void {
       }
       // n === 0 is EOF — but before the init's open() returns there is no writer yet either.
       if (n === 0 && received.length > 0) break;
-      if (!initAlive(state)) {
+      if (dead) {
         if (received.length > 0) break;
         throw new RuntimeError(`container ${state.id}: the init exited before start`);
+      }
+      if (lag > 0) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, lag);
+        lag = 0;
+      }
+      if (!initAlive(state)) {
+        // Between our read and this check the init may have written "0", exec'd a short
+        // process (`echo hi`) and that may have exited already: what it wrote is still in the
+        // FIFO. Read once more before calling it dead (seen on a loaded machine).
+        dead = true;
+        continue;
       }
       // Sleep until the init writes or closes its end (poll wakes at once), at most `delay` ms
       // before checking again that it lives: the caller learns about the execve without lag.
