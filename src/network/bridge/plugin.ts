@@ -192,8 +192,15 @@ export const bridgePlugin: CniPlugin = {
         ports: conf.portMappings,
       };
       withStateLock(conf.stateDir, () => {
-        new PortRegistry(conf.stateDir).claim(tag, req.containerId, conf.portMappings);
+        // The record first: a plugin killed between the two leaves a record, whose DEL gives
+        // back whatever of its ports got claimed (release takes only files this tag owns).
         records.write(record);
+        try {
+          new PortRegistry(conf.stateDir).claim(tag, req.containerId, conf.portMappings);
+        } catch (e) {
+          records.remove(tag);
+          throw e;
+        }
       });
       undo.push(() => teardown(host!, conf.stateDir, record, lock));
 
@@ -268,6 +275,7 @@ export const bridgePlugin: CniPlugin = {
     const lockFd = records.lock(tag);
     const host = Rtnl.open();
     try {
+      records.sweep(tag); // an ADD killed while writing the record
       const record = records.read(tag);
       // The host end takes its peer with it, wherever the container's netns is (or is not).
       host.deleteLink(`veth${tag}`);

@@ -105,6 +105,7 @@ export class PortRegistry {
 
   /** Claim `maps` for `tag` (call under the state lock). Mappings `tag` already holds are kept. */
   claim(tag: string, containerId: string, maps: PortMapping[]): void {
+    this.sweepTemps();
     if (!maps.length) return;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const held = readdirSync(this.dir);
@@ -140,9 +141,24 @@ export class PortRegistry {
 
   /** Give back what `tag` holds of `maps` (call under the state lock). */
   release(tag: string, maps: PortMapping[]): void {
+    this.sweepTemps();
     for (const m of maps) {
       if (this.owner(fileName(m))?.tag === tag) rmSync(join(this.dir, fileName(m)), { force: true });
     }
+  }
+
+  /**
+   * A claim writes `.tmp-<pid>` and links it into place: a plugin killed in between leaves the
+   * temp file. Under the state lock no claim is running, so every temp file is such a leftover.
+   */
+  private sweepTemps(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return; // no port was ever mapped here
+    }
+    for (const n of names) if (n.startsWith('.tmp-')) rmSync(join(this.dir, n), { force: true });
   }
 
   private owner(name: string): { tag: string; containerId: string } | null {

@@ -66,9 +66,24 @@ export class Records {
 
   write(r: AttachmentRecord): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.sweep(r.tag);
     const tmp = join(this.dir, `.${r.tag}.${process.pid}.tmp`);
     writeFileSync(tmp, JSON.stringify(r), { mode: 0o600 });
     renameSync(tmp, this.path(r.tag));
+  }
+
+  /**
+   * A write killed before its rename leaves `.<tag>.<pid>.tmp`. Called holding the tag's lock
+   * (ADD, DEL): no write of this tag is running, so each one is such a leftover.
+   */
+  sweep(tag: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    for (const n of names) if (n.startsWith(`.${tag}.`) && n.endsWith('.tmp')) rmSync(join(this.dir, n), { force: true });
   }
 
   remove(tag: string): void {
