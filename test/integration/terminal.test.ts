@@ -210,13 +210,18 @@ async function interactive(sb: Sandbox, runtimeArgs: (id: string) => string[]) {
     await pty.expect(/\/ # /, 'the prompt');
     pty.send('tty\r');
     const tty = await pty.expect(/\/dev\/pts\/\d+/, 'tty to answer');
+    // A line typed before the shell is back at its prompt can be lost (busybox's line editor
+    // resets the terminal when it takes over again): wait for the prompt each time.
+    await pty.expect(/\/ # /, 'the prompt after tty');
     pty.send('stty size\r');
     const size = await pty.expect(/\d+ \d+\r?\n/, 'the window size');
+    await pty.expect(/\/ # /, 'the prompt after stty');
     // The markers are split by quotes, so that the terminal's echo of the command never matches them.
     pty.send(`sh -c 'trap "echo go""t-INT; exit 0" INT; echo rea""dy; while :; do sleep 1; done'\r`);
     await pty.expect(/^ready\r?$/m, 'the trap to be set');
     pty.send('\x03');
     await pty.expect(/got-INT\r?\n/, 'Ctrl-C to reach the container'); // after the line discipline's echo of ^C
+    await pty.expect(/\/ # /, 'the prompt after the trap');
     pty.send('exit 3\r');
     const rc = await pty.expect(/rc=\d+/, 'the runtime to exit');
     const code = await pty.finish();
