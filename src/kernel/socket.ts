@@ -210,6 +210,7 @@ export function sendWithFds(sock: number, data: Buffer, fds: number[]): number {
   }
 }
 
+export const SHUT_RD = 0;
 export const SHUT_WR = 1;
 
 /** shutdown(2): with SHUT_WR the peer reads EOF (for conmon's attach socket: close stdin). */

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { havePodman, Podman, waitFor, withMydocker } from '../helpers/mydocker.js';
+import { spawn } from 'node:child_process';
+import { cleanEnv, havePodman, MYDOCKER, Podman, waitFor, withMydocker } from '../helpers/mydocker.js';
 
 describe('mydocker stop, kill, rm', () => {
   let podman: Podman | undefined;
@@ -183,6 +184,79 @@ describe('mydocker pause, wait, rename, restart, top, prune', () => {
     md.run(['run', '--name', 'dead', 'busybox', 'true']);
     md.ok(['container', 'prune', '-f']);
     assert.equal(md.ok(['ps', '-a', '--format', '{{.Names}}']), 'alive\n');
+  }));
+});
+
+/** `mydocker ARGS` on a terminal of its own (script(1)'s pty): what it printed, its exit status. */
+function onTerminal(root: string, args: string[]) {
+  const cmd = [process.execPath, MYDOCKER, '--root', root, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const p = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...cleanEnv(), COLUMNS: '100', LINES: '30' } });
+  let out = '';
+  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+  return { p, output: () => out, exited, type: (s: string) => p.stdin!.write(s) };
+}
+
+describe('mydocker attach and the detach keys', () => {
+  it('attach: the output from then on (stdout and stderr), stdin with -i, the exit code; a stopped container is refused', withMydocker(async (md) => {
+    md.ok(['run', '-d', '--network', 'none', '--name', 'ticker', 'busybox', 'sh', '-c', 'sleep 1; echo out; echo err >&2; exit 6']);
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = md.spawn(['attach', 'ticker']);
+      let stdout = '';
+      let stderr = '';
+      p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('exit', (status) => resolve({ status, stdout, stderr }));
+    });
+    assert.deepEqual(r, { status: 6, stdout: 'out\n', stderr: 'err\n' });
+    const refused = md.run(['attach', 'ticker']);
+    assert.equal(refused.status, 125);
+    assert.equal(refused.stderr, 'mydocker: You cannot attach to a stopped container, start it first\n');
+    md.ok(['run', '-d', '-i', '--network', 'none', '--name', 'reader', 'busybox', 'sh', '-c', 'read line; echo "got:$line"; exit 3']);
+    const fed = md.run(['attach', 'reader'], { input: 'hello\n' });
+    assert.equal(fed.status, 3, fed.stderr);
+    assert.equal(fed.stdout, 'got:hello\n');
+    assert.equal(md.run(['attach', '--sig-proxy', 'maybe', 'reader']).status, 125);
+  }));
+
+  it('ctrl-p ctrl-q detaches attach and run -it, leaving the shell running; --detach-keys; exit ends attach with the code', withMydocker(async (md) => {
+    md.ok(['run', '-dit', '--network', 'none', '--name', 'shell', 'busybox', 'sh']);
+    const a = onTerminal(md.root, ['attach', 'shell']);
+    try {
+      await new Promise((r) => setTimeout(r, 1000)); // attached, its terminal in raw mode
+      a.type('echo mark-$((6*7))\n');
+      await waitFor(() => a.output().includes('mark-42'), 10_000, 'the shell answers through attach');
+      a.type('\x10\x11');
+      assert.equal(await Promise.race([a.exited, new Promise((r) => setTimeout(() => r('hung'), 10_000))]), 0, 'detached: attach exits 0');
+    } finally {
+      a.p.kill('SIGKILL');
+    }
+    assert.equal(md.state('shell').Running, true, 'the shell runs on after a detach');
+    assert.equal(md.ok(['exec', 'shell', 'echo', 'alive']), 'alive\n');
+
+    const b = onTerminal(md.root, ['attach', '--detach-keys', 'ctrl-a,x', 'shell']);
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      // The default keys mean nothing here: they reach the shell (ctrl-p recalls a line, which
+      // ctrl-u clears), and so does the rest.
+      b.type('\x10\x11\x15exit 9\n');
+      assert.equal(await Promise.race([b.exited, new Promise((r) => setTimeout(() => r('hung'), 10_000))]), 9, 'the exit code of the shell');
+    } finally {
+      b.p.kill('SIGKILL');
+    }
+
+    const c = onTerminal(md.root, ['run', '-it', '--network', 'none', '--name', 'fg', 'busybox', 'sh']);
+    try {
+      await waitFor(() => c.output().includes('#'), 10_000, 'a prompt');
+      c.type('\x10\x11');
+      assert.equal(await Promise.race([c.exited, new Promise((r) => setTimeout(() => r('hung'), 10_000))]), 0);
+    } finally {
+      c.p.kill('SIGKILL');
+    }
+    assert.equal(md.state('fg').Running, true, 'run -it detached: the container runs on');
+    const bad = md.run(['attach', '--detach-keys', 'ctrl-', 'fg']);
+    assert.equal(bad.status, 125);
+    assert.match(bad.stderr, /^mydocker: --detach-keys "ctrl-": invalid key "ctrl-"/);
   }));
 });
 

@@ -46,6 +46,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { long: 'ip', value: true },
   { long: 'network-alias', value: true },
   { long: 'add-host', value: true },
+  { long: 'detach-keys', value: true },
   { long: 'dns', value: true },
   { long: 'dns-search', value: true },
   { long: 'dns-option', value: true, aliases: ['dns-opt'] },

@@ -45,7 +45,7 @@ program
 
 function addRunOptions(cmd: Command, create = false): Command {
   for (const f of RUN_FLAGS) {
-    if (create && f.long === 'detach') continue;
+    if (create && (f.long === 'detach' || f.long === 'detach-keys')) continue;
     const flags = `${f.short ? `-${f.short}, ` : ''}--${f.long}${f.value ? ' <value>' : ''}`;
     const opt = new Option(flags);
     if (f.value && ['env', 'env-file', 'volume', 'tmpfs', 'label', 'publish', 'expose', 'network-alias', 'add-host', 'dns', 'dns-search', 'dns-option', 'cap-add', 'cap-drop', 'security-opt', 'device', 'ulimit'].includes(f.long)) {
@@ -83,7 +83,17 @@ program
   .argument('<container...>')
   .option('-a, --attach', "attach the container's output and forward signals")
   .option('-i, --interactive', "attach the container's stdin")
+  .option('--detach-keys <keys>', 'the key sequence that detaches (default ctrl-p,ctrl-q)')
   .action(verb(() => import('./verbs/start.js')));
+
+program
+  .command('attach')
+  .description("attach to a running container's output (and its input, when it has one open)")
+  .argument('<container>')
+  .option('--no-stdin', 'do not attach stdin')
+  .option('--sig-proxy <bool>', 'forward the signals we get to the container (without a terminal)', 'true')
+  .option('--detach-keys <keys>', 'the key sequence that detaches (default ctrl-p,ctrl-q)')
+  .action(verb(() => import('./verbs/attach.js')));
 
 program
   .command('stop')

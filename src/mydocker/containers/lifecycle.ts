@@ -250,6 +250,9 @@ export async function startContainer(engine: Engine, id: string, opts: StartOpti
         runtimeArgs: ['--root', engine.paths.runtime],
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
+        // docker closes the container's stdin when the client's ends only with StdinOnce and no
+        // terminal (`echo x | run -i … cat`); a terminal's EOF is a byte, and a detach keeps it.
+        leaveStdinOpen: !rec.Config.StdinOnce || rec.Config.Tty,
         exitCommand: exitCommand(engine, id),
         env: engine.monitorEnv(),
         cwd: cdir,
@@ -703,8 +706,9 @@ function namesOf(engine: Engine, id: string): string[] {
 }
 
 /** `wait`: block until the container stops; its exit code. */
-export async function waitContainer(engine: Engine, id: string): Promise<number> {
+export async function waitContainer(engine: Engine, id: string, signal?: AbortSignal): Promise<number> {
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    if (signal?.aborted) return -1;
     const rec = engine.containers.read(id);
     const live = liveState(engine, rec);
     if (!live.Running && live.Status !== 'created') return live.ExitCode;

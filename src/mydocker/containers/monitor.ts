@@ -23,7 +23,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, constants, createReadStream, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, SHUT_WR, shutdown, socket, SOCK_CLOEXEC, SOCK_SEQPACKET } from '../../kernel/socket.js';
+import { connect, SHUT_RD, SHUT_WR, shutdown, socket, SOCK_CLOEXEC, SOCK_SEQPACKET } from '../../kernel/socket.js';
 import { dupCloexec } from '../../kernel/process.js';
 import { MydockerError } from '../errors.js';
 
@@ -42,6 +42,12 @@ export interface MonitorOptions {
   runtimeArgs: string[];
   tty: boolean;
   stdin: boolean;
+  /**
+   * Keep the container's stdin open when an attached client goes (so that `attach` and the
+   * detach keys leave a shell running); without it an attach client's EOF closes the
+   * container's stdin (`echo x | run -i … cat` ends).
+   */
+  leaveStdinOpen?: boolean;
   exitCommand: string[];
   env: NodeJS.ProcessEnv;
   /** conmon's working directory: it drops an "oom" file there when the cgroup OOM-kills. */
@@ -84,6 +90,7 @@ export function conmonArgs(o: MonitorOptions): string[] {
   for (const a of o.runtimeArgs) args.push('--runtime-arg', a);
   if (o.tty) args.push('-t');
   if (o.stdin) args.push('-i');
+  if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');
   const [cmd, ...rest] = o.exitCommand;
   if (cmd) {
     args.push('--exit-command', cmd);
@@ -254,11 +261,19 @@ export function attach(socketDir: string, shortId: string, out: (stream: 'stdout
     },
     ended,
     close() {
-      input.destroy();
       if (wfd >= 0) {
+        // The read stream's read(2) blocks on the threadpool until a message comes, which keeps
+        // the process alive after a detach from an idle container: SHUT_RD ends it at once
+        // (and only stops conmon sending to us; the container's stdin is left as it is).
+        try {
+          shutdown(wfd, SHUT_RD);
+        } catch {
+          /* gone */
+        }
         closeSync(wfd);
         wfd = -1;
       }
+      input.destroy();
     },
   };
 }

@@ -44,6 +44,8 @@ export interface RunFlags {
   ip?: string;
   networkAlias?: string[];
   addHost?: string[];
+  /** Only for the foreground client (run -it): the bytes that detach it. */
+  detachKeys?: string;
   dns?: string[];
   dnsSearch?: string[];
   dnsOption?: string[];

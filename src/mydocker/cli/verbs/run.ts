@@ -6,12 +6,13 @@ import type { RunFlags } from '../../containers/options.js';
 import { liveState } from '../../containers/status.js';
 import { InputError } from '../../errors.js';
 import { resolveRunTarget } from '../../images/resolve.js';
-import { foreground, terminalSize } from '../foreground.js';
+import { foreground, parseDetachKeys, terminalSize } from '../foreground.js';
 import { engineFor, type Globals } from '../globals.js';
 
 export default async function (imageArg: string, command: string[], o: RunFlags, g: Globals): Promise<number> {
   const engine = engineFor(g);
   if (o.interactive && o.tty && !o.detach && !process.stdin.isTTY) throw new InputError('the input device is not a TTY (drop -t, or run from a terminal)');
+  const detachKeys = o.detachKeys !== undefined ? parseDetachKeys(o.detachKeys) : undefined;
   // Held from resolving the image until the record names it: no rmi in between.
   const unhold = await engine.images.hold();
   let record;
@@ -35,16 +36,21 @@ export default async function (imageArg: string, command: string[], o: RunFlags,
     process.stdout.write(`${id}\n`);
     return 0;
   }
-  const session = foreground(engine, id, { stdin: !!o.interactive, tty: !!o.tty });
+  const session = foreground(engine, id, { stdin: !!o.interactive, tty: !!o.tty, ...(detachKeys ? { detachKeys } : {}) });
   const release = holdAttachLock(engine, id);
   try {
+    let started;
     try {
-      await startContainer(engine, id, { beforeStart: (m) => session.beforeStart(m), consoleSize: terminalSize() });
+      started = await startContainer(engine, id, { beforeStart: (m) => session.beforeStart(m), consoleSize: terminalSize() });
     } catch (e) {
       if (o.rm) await removeContainer(engine, id, { force: true, volumes: true });
       throw e;
     }
-    await session.done();
+    if ((await session.done()) === 'detached') {
+      // ctrl-p ctrl-q: the container goes on (its monitor does --rm when it exits), as docker's.
+      started.monitor.release();
+      return 0;
+    }
     trace('mydocker: container exited, output drained');
     session.close(); // the terminal back to normal before anything else is printed
     // The monitor's exit file is written; its cleanup command waits for our lock.

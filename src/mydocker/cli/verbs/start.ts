@@ -2,20 +2,23 @@
 import { cleanupContainer, holdAttachLock, removeContainer, startContainer } from '../../containers/lifecycle.js';
 import { liveState } from '../../containers/status.js';
 import { InputError } from '../../errors.js';
-import { foreground, terminalSize } from '../foreground.js';
+import { foreground, parseDetachKeys, terminalSize } from '../foreground.js';
 import { engineFor, printLines, type Globals } from '../globals.js';
 
-export default async function (refs: string[], o: { attach?: boolean; interactive?: boolean }, g: Globals): Promise<number> {
+export default async function (refs: string[], o: { attach?: boolean; interactive?: boolean; detachKeys?: string }, g: Globals): Promise<number> {
   const engine = engineFor(g);
   if ((o.attach || o.interactive) && refs.length > 1) throw new InputError('you cannot start and attach multiple containers at once');
   if (o.attach || o.interactive) {
     const id = engine.containers.resolve(refs[0]!);
     const rec = engine.containers.read(id);
-    const session = foreground(engine, id, { stdin: !!o.interactive && rec.Config.OpenStdin, tty: rec.Config.Tty });
+    const session = foreground(engine, id, { stdin: !!o.interactive && rec.Config.OpenStdin, tty: rec.Config.Tty, ...(o.detachKeys !== undefined ? { detachKeys: parseDetachKeys(o.detachKeys) } : {}) });
     const release = holdAttachLock(engine, id);
     try {
-      await startContainer(engine, id, { beforeStart: (m) => session.beforeStart(m), consoleSize: terminalSize() });
-      await session.done();
+      const started = await startContainer(engine, id, { beforeStart: (m) => session.beforeStart(m), consoleSize: terminalSize() });
+      if ((await session.done()) === 'detached') {
+        started.monitor.release();
+        return 0;
+      }
       session.close();
       const code = liveState(engine, engine.containers.read(id)).ExitCode;
       if (rec.HostConfig.AutoRemove) await removeContainer(engine, id, { force: true, volumes: true });
