@@ -10,7 +10,8 @@ import { parseChallenges } from '../../src/mydocker/registry/auth.js';
 import { credentialsPath, readCredentials, removeCredentials, saveCredentials, serverKey } from '../../src/mydocker/registry/credentials.js';
 import { apiHost, authKey, autoPullAllowed, isInsecure, isLoopback, loadSettings, splitHostPort } from '../../src/mydocker/registry/hosts.js';
 import { formatPlatform, matches, parsePlatform, pickManifest } from '../../src/mydocker/registry/platform.js';
-import { humanSize, progressText } from '../../src/mydocker/registry/progress.js';
+import { progressText } from '../../src/mydocker/registry/progress.js';
+import { humanSize } from '../../src/mydocker/units.js';
 import type { Descriptor } from '../../src/mydocker/images/manifest.js';
 
 const dir = mkdtempSync(join(tmpdir(), `mydocker-unit-registry-${process.pid}-`));

@@ -22,18 +22,6 @@ export function ago(iso: string, now = Date.now()): string {
   return `${humanDuration(Math.max(0, now - Date.parse(iso)))} ago`;
 }
 
-/** docker/go-units HumanSize (decimal units, 3 significant digits): "4.26MB". */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Number(v.toPrecision(3))}${units[i]}`;
-}
-
 /**
  * Go's tabwriter as docker sets it up (minwidth 10, padding 3, spaces): cells are the
  * tab-separated parts of each line; every column but the last is padded to its widest cell.

@@ -548,13 +548,3 @@ async function copyIn(engine: Engine, srcRaw: string, dst: { container: string; 
   });
 }
 
-/** docker's units.HumanSize: decimal units, 4 significant digits ("1.23kB", "512B"). */
-export function humanSize(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return `${Number.parseFloat(n.toPrecision(4))}${units[i]}`;
-}

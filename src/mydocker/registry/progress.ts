@@ -3,6 +3,7 @@
 // and the lines of their own ("Digest: …", "Status: …") below. Without a terminal only the
 // lines of their own are printed (no per-layer chatter in scripts and logs); -q prints
 // nothing but the result the verb prints itself.
+import { humanSize } from '../units.js';
 
 export interface TransferReporter {
   /** A layer's status; `progress` for Downloading/Extracting/Pushing. */
@@ -13,17 +14,6 @@ export interface TransferReporter {
 
 export interface TransferRenderer extends TransferReporter {
   stop(): void;
-}
-
-/** Go's units.HumanSize: 4 significant digits, decimal units ("2.365MB", "527B"). */
-export function humanSize(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return `${Number(n.toPrecision(4))}${units[i]}`;
 }
 
 /** docker's progress bar: "[====>      ]  1.2MB/3.4MB" (the bar only on a wide terminal). */

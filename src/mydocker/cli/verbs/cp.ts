@@ -1,6 +1,7 @@
 // `cp [-a] [-L] [-q] SRC DEST`: docker's copy between a container and the host (the work is
 // ../../containers/copy.ts).
-import { copy, humanSize, parseEndpoint } from '../../containers/copy.js';
+import { copy, parseEndpoint } from '../../containers/copy.js';
+import { humanSize } from '../../units.js';
 import { InputError } from '../../errors.js';
 import { engineFor, type Globals } from '../globals.js';
 

@@ -6,7 +6,8 @@ import { progressRenderer } from '../../images/progress.js';
 import { familiarString } from '../../images/reference.js';
 import type { Engine } from '../../engine.js';
 import { engineFor, printLines, type Globals } from '../globals.js';
-import { ago, alignTable, humanSize, truncate } from '../output.js';
+import { ago, alignTable, truncate } from '../output.js';
+import { humanSize } from '../../units.js';
 import { compile } from '../template.js';
 
 const shortImageId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
@@ -38,7 +39,7 @@ export function images(repo: string | undefined, o: ImagesOptions, g: Globals): 
         ID: noTrunc ? img.id : shortImageId(img.id),
         CreatedSince: ago(img.created, now),
         CreatedAt: img.created,
-        Size: humanSize(img.size),
+        Size: humanSize(img.size, 3),
       });
     }
   }
@@ -87,7 +88,7 @@ export function history(ref: string, o: { quiet?: boolean; trunc?: boolean; huma
     CreatedSince: h.created ? ago(h.created, now) : '',
     CreatedAt: h.created,
     CreatedBy: noTrunc ? h.createdBy : truncate(h.createdBy, 45),
-    Size: humanSize(h.size),
+    Size: humanSize(h.size, 3),
     Comment: h.comment,
   }));
   if (o.quiet) return printLines(rows.map((r) => r.ID));

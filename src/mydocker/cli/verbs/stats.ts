@@ -6,7 +6,8 @@ import { cpuPercent, sampleStats, type StatsSample } from '../../containers/stat
 import { shortId } from '../../containers/store.js';
 import { liveState } from '../../containers/status.js';
 import { engineFor, type Globals } from '../globals.js';
-import { alignTable, humanSize } from '../output.js';
+import { alignTable } from '../output.js';
+import { bytesSize, humanSize } from '../../units.js';
 import { compile } from '../template.js';
 
 export interface StatsOptions {
@@ -31,18 +32,6 @@ const HEADERS = {
   PIDs: 'PIDS',
 };
 
-/** go-units BytesSize: binary units, 4 significant digits ("1.387MiB"). */
-export function bytesSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${Number(v.toPrecision(4))}${units[i]}`;
-}
-
 /** The fields a --format template sees, as docker's stats names them. */
 export function statsRow(rec: ContainerRecord, given: string, noTrunc: boolean, prev: StatsSample | undefined, cur: StatsSample | null) {
   const s = cur ?? { memUsed: 0, memLimit: 0, netRx: 0, netTx: 0, blkRead: 0, blkWrite: 0, pids: 0 };
@@ -53,8 +42,8 @@ export function statsRow(rec: ContainerRecord, given: string, noTrunc: boolean, 
     CPUPerc: `${(cur ? cpuPercent(prev, cur) : 0).toFixed(2)}%`,
     MemUsage: `${bytesSize(s.memUsed)} / ${bytesSize(s.memLimit)}`,
     MemPerc: `${(s.memLimit ? (s.memUsed / s.memLimit) * 100 : 0).toFixed(2)}%`,
-    NetIO: `${humanSize(s.netRx)} / ${humanSize(s.netTx)}`,
-    BlockIO: `${humanSize(s.blkRead)} / ${humanSize(s.blkWrite)}`,
+    NetIO: `${humanSize(s.netRx, 3)} / ${humanSize(s.netTx, 3)}`,
+    BlockIO: `${humanSize(s.blkRead, 3)} / ${humanSize(s.blkWrite, 3)}`,
     PIDs: String(s.pids),
   };
 }
