@@ -8,9 +8,13 @@
 //                                        cleaned up yet (a detached container that exited)
 //     the record says exited/created   → that
 //     else (the host rebooted, /run is gone, the monitor was killed) → exited (255), as docker
+//   exited with a restart pending (restart.ts) → restarting, but only while a process that
+//     will do it lives: its waiter, or before one has claimed it the run's conmon (which runs
+//     the exit command that becomes the waiter). Otherwise plain exited: nothing restarts it.
 import type { Engine } from '../engine.js';
 import type { ContainerRecord } from './record.js';
-import { readExitFile } from './monitor.js';
+import { monitorPid, readExitFile } from './monitor.js';
+import { isMonitor, isWaiter } from './restart.js';
 import { join } from 'node:path';
 
 export type DockerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -60,6 +64,9 @@ export function liveState(engine: Engine, rec: ContainerRecord): LiveState {
     }
     return { ...base, Status: rt, Running: true, Paused: rt === 'paused', Pid: pid, ExitCode: 0, FinishedAt: s.FinishedAt };
   }
+  // Between two runs, including while the waiter is starting the next one (its record already
+  // says running, its runtime state is being created).
+  if (rec.PendingRestart && restartPending(engine, rec)) return { ...base, Status: 'restarting', ExitCode: rec.PendingRestart.ExitCode };
   if (rt === 'created' || rt === 'creating') return { ...base, Status: 'created', ExitCode: s.ExitCode };
   if (s.Status === 'created') return { ...base, Status: 'created' };
   if (s.Status === 'running') {
@@ -68,4 +75,12 @@ export function liveState(engine: Engine, rec: ContainerRecord): LiveState {
     return { ...base, Status: 'exited', ExitCode: 255, FinishedAt: s.FinishedAt };
   }
   return base;
+}
+
+/** Whether a pending restart will really happen: someone alive is going to do it. */
+function restartPending(engine: Engine, rec: ContainerRecord): boolean {
+  const p = rec.PendingRestart;
+  if (!p) return false;
+  if (p.Waiter) return isWaiter(p.Waiter, rec.Id);
+  return isMonitor(monitorPid(join(engine.containers.path(rec.Id), 'conmon.pid')), rec.Id);
 }
