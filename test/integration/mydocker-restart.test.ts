@@ -88,6 +88,13 @@ describe('mydocker --restart: which exits restart', () => {
     assert.deepEqual(JSON.parse(md.ok(['inspect', '--format', '{{json .HostConfig.RestartPolicy}}', 'f2'])), { Name: 'on-failure', MaximumRetryCount: 2 });
   }));
 
+  it('on the default network: every run has its address back, and nothing of it leaks', withMydocker(async (md) => {
+    md.ok(['run', '-d', '--name', 'net', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo "run $(ip -4 -o addr show eth0 | wc -l)"; exit 3']);
+    await waitFor(() => info(md, 'net').Status === 'exited' && info(md, 'net').RestartCount === 2, 20_000, 'two restarts');
+    assert.equal(md.ok(['logs', 'net']), 'run 1\nrun 1\nrun 1\n', 'one IPv4 address on eth0 in each run');
+    md.ok(['rm', 'net']); // the sandbox then checks veths, firewall rules, addresses, host ports
+  }));
+
   for (const policy of ['unless-stopped', 'always']) {
     it(`${policy}: no restart after stop or kill; after start the policy applies again`, withMydocker(async (md) => {
       // Exits 7 on the stop signal, 9 on SIGUSR2 (a signal that is not a manual stop).
