@@ -483,8 +483,6 @@ export function cleanupContainer(engine: Engine, id: string, opts: { waitForClie
   }
 }
 
-const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * The restart policy's waiter (conmon's exit command, after cleanupContainer): claim the
  * pending restart by writing our pid into it (that is what makes `ps` say Restarting), sleep
@@ -511,7 +509,7 @@ export async function restartWhenDue(engine: Engine, id: string): Promise<void> 
     }
   }
   trace(`mydocker: restart in ${delay} ms`);
-  await sleepMs(delay);
+  await sleep(delay);
   const unlock = engine.containers.lock(id);
   if (!unlock) return;
   try {
