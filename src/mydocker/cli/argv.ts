@@ -56,6 +56,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { long: 'security-opt', value: true },
   { long: 'device', value: true },
   { long: 'ulimit', value: true },
+  { long: 'restart', value: true },
 ];
 
 export const EXEC_FLAGS: FlagSpec[] = [

@@ -4,6 +4,7 @@ import type { Engine } from '../engine.js';
 import { networkSettings } from '../network/container.js';
 import type { ContainerRecord } from './record.js';
 import { containerLower, rootfsDirs } from './rootfs.js';
+import { policyOf } from './restart.js';
 import { liveState } from './status.js';
 
 export async function inspectContainer(engine: Engine, rec: ContainerRecord): Promise<Record<string, unknown>> {
@@ -24,9 +25,10 @@ export async function inspectContainer(engine: Engine, rec: ContainerRecord): Pr
     Args: rec.Args,
     State: {
       Status: live.Status,
-      Running: live.Running && !live.Paused,
+      // docker counts a restarting container as running (it is, between two runs).
+      Running: (live.Running && !live.Paused) || live.Status === 'restarting',
       Paused: live.Paused,
-      Restarting: false,
+      Restarting: live.Status === 'restarting',
       OOMKilled: live.OOMKilled,
       Dead: live.Status === 'dead',
       Pid: live.Running ? live.Pid : 0,
@@ -48,7 +50,7 @@ export async function inspectContainer(engine: Engine, rec: ContainerRecord): Pr
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: null,
-    HostConfig: { ...rec.HostConfig, ExtraHosts: rec.HostConfig.ExtraHosts?.length ? rec.HostConfig.ExtraHosts : null, Dns: rec.HostConfig.Dns ?? [], DnsSearch: rec.HostConfig.DnsSearch ?? [], DnsOptions: rec.HostConfig.DnsOptions ?? [], LogConfig: { Type: 'k8s-file', Config: {} }, RestartPolicy: { Name: 'no', MaximumRetryCount: 0 } },
+    HostConfig: { ...rec.HostConfig, ExtraHosts: rec.HostConfig.ExtraHosts?.length ? rec.HostConfig.ExtraHosts : null, Dns: rec.HostConfig.Dns ?? [], DnsSearch: rec.HostConfig.DnsSearch ?? [], DnsOptions: rec.HostConfig.DnsOptions ?? [], LogConfig: { Type: 'k8s-file', Config: {} }, RestartPolicy: policyOf(rec.HostConfig) },
     GraphDriver: { Name: 'overlay2', Data: { LowerDir: lower, MergedDir: dirs.merged, UpperDir: dirs.upper, WorkDir: dirs.work } },
     Mounts: rec.Mounts.map((m) => ({
       Type: m.Type,

@@ -20,6 +20,7 @@ import { closeAll } from '../network/ports.js';
 import { execFailureCode, monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
 import { containerSpec, type RunFlags } from './options.js';
 import { initialState, type ContainerRecord, type MountPoint } from './record.js';
+import { cancelPendingRestart, decideRestart, isWaiter, resetForManualStart } from './restart.js';
 import { containerLower, createRootfsDirs, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
 import { buildSpec, processArgs, type HostDevice, type ResolvedMount } from './spec.js';
 import { exitDir, liveState } from './status.js';
@@ -159,6 +160,12 @@ export interface StartOptions {
   consoleSize?: { height: number; width: number };
 }
 
+/** Options of a start made by the restart policy rather than by the user. */
+interface StartKind {
+  /** True: keep the restart count, back-off and manual-stop flag (a user's start resets them). */
+  byPolicy?: boolean;
+}
+
 export interface Started {
   monitor: Monitor;
   pid: number;
@@ -168,124 +175,134 @@ export interface Started {
 export async function startContainer(engine: Engine, id: string, opts: StartOptions = {}): Promise<Started> {
   const unlock = engine.containers.lock(id);
   if (!unlock) throw new MydockerError(`No such container: ${id}`);
-  let rec = engine.containers.read(id);
   try {
-    const live = liveState(engine, rec);
-    if (live.Running) throw new ConflictError(`container ${rec.Name} is already running`);
-    if (live.Status === 'removing') throw new ConflictError(`container ${rec.Name} is being removed`);
-    // What a previous run left (a crash between exit and cleanup): the runtime's state, mounts —
-    // and a monitor still holding a container that never started (mydocker killed between
-    // create and start): it goes first, or its exit file and cleanup would land on this run.
-    if (live.Status === 'created' && engine.runtime.status(id) !== null) stopMonitor(engine, id);
-    finishPreviousRun(engine, rec);
-    const cdir = engine.containers.path(id);
-    const image = engine.findImage(rec.ImageId);
-    if (!image) throw new MydockerError(`container ${rec.Name}: its image ${rec.ImageId} is gone`);
-    const dirs = rootfsDirs(cdir);
-    mountRootfs(dirs, await containerLower(engine, image));
-    trace('mydocker: rootfs mounted');
-    crashPoint('start:mounted');
-
-    const files = {
-      hosts: join(cdir, 'hosts'),
-      hostname: join(cdir, 'hostname'),
-      resolvConf: join(cdir, 'resolv.conf'),
-    };
-    const hostNet = rec.HostConfig.NetworkMode === 'host';
-    // Its addresses and host ports, before it exists: /etc/hosts can name them.
-    const net = prepareStart(engine, rec);
-    trace('mydocker: network prepared');
-    crashPoint('start:network-allocated');
-    try {
-      writeInPlace(files.hostname, `${rec.Config.Hostname}\n`);
-      const hc = rec.HostConfig;
-      // With the host's network, --add-host lines follow the host's own file; on networks,
-      // hostsFor placed them (host-gateway is the network's gateway); without, only them.
-      const hostsFile = hostNet
-        ? `${readHost('/etc/hosts').replace(/\n*$/, '\n')}${hostsLines(extraHostEntries(hc.ExtraHosts, '127.0.0.1'))}`
-        : (net?.hosts ?? hostsText([], extraHostEntries(hc.ExtraHosts, undefined)));
-      writeInPlace(files.hosts, hostsFile);
-      writeInPlace(files.resolvConf, resolvConfText(hostNet, undefined, { servers: hc.Dns, search: hc.DnsSearch, options: hc.DnsOptions }));
-
-      copyUpVolumes(engine, rec, dirs.merged);
-      const user = resolveUser(dirs.merged, rec.Config.User || '');
-      if (rec.Config.WorkingDir) ensureWorkdir(dirs.merged, rec.Config.WorkingDir, user.uid, user.gid);
-      const mounts: ResolvedMount[] = rec.Mounts.map((m) => {
-        if (m.Type === 'bind') ensureBindSource(m);
-        return { source: m.Source, destination: m.Destination, rw: m.RW, propagation: m.Propagation };
-      });
-      const devices = rec.HostConfig.Devices.map((d) => ({ device: statDevice(d.PathOnHost), containerPath: d.PathInContainer, permissions: d.CgroupPermissions }));
-      const spec = buildSpec(rec, { rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices, hooks: net?.hooks, annotations: net?.annotations });
-      if (rec.Config.Tty && opts.consoleSize) spec.process!.consoleSize = opts.consoleSize;
-      writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
-    } catch (e) {
-      if (net) {
-        closeAll(net.portFds);
-        releaseNetworks(engine, id, rec);
-      }
-      throw e;
-    }
-
-    rmSync(join(exitDir(engine, id), id), { force: true });
-    rmSync(join(exitDir(engine, id), CLEANED), { force: true });
-    rmSync(join(cdir, 'oom'), { force: true });
-    rec.State = { ...rec.State, Status: 'running', StartedAt: new Date().toISOString(), Monitored: true, Error: '', Pid: 0, ExitCode: 0, OOMKilled: false };
-    engine.containers.write(rec);
-
-    trace('mydocker: bundle written');
-    mkdirSync(engine.paths.monitors, { recursive: true, mode: 0o700 });
-    let monitor: Monitor;
-    try {
-      monitor = await startMonitor({
-        id,
-        shortId: shortId(id),
-        name: rec.Name,
-        bundle: join(cdir, 'bundle'),
-        pidFile: join(cdir, 'bundle', 'pidfile'),
-        conmonPidFile: join(cdir, 'conmon.pid'),
-        exitDir: exitDir(engine, id),
-        socketDir: engine.paths.monitors,
-        logPath: join(cdir, 'ctr.log'),
-        runtimePath: engine.runtimeForMonitor(),
-        runtimeArgs: ['--root', engine.paths.runtime],
-        tty: rec.Config.Tty,
-        stdin: rec.Config.OpenStdin,
-        // docker closes the container's stdin when the client's ends only with StdinOnce and no
-        // terminal (`echo x | run -i … cat`); a terminal's EOF is a byte, and a detach keeps it.
-        leaveStdinOpen: !rec.Config.StdinOnce || rec.Config.Tty,
-        exitCommand: exitCommand(engine, id),
-        env: engine.monitorEnv(),
-        cwd: cdir,
-        extraFds: net?.portFds,
-      });
-    } catch (e) {
-      failStart(engine, rec, (e as Error).message);
-      throw commandError(e as Error);
-    } finally {
-      // conmon holds the published ports now (or nobody does: the start failed).
-      if (net) closeAll(net.portFds);
-    }
-    try {
-      trace('mydocker: monitor reports the container created');
-      crashPoint('start:monitor-created');
-      opts.beforeStart?.(monitor);
-      engine.runtime.start(id);
-      if (net) joined(engine, rec);
-      crashPoint('start:started');
-      trace('mydocker: started');
-    } catch (e) {
-      monitor.release();
-      const msg = (e as Error).message;
-      failStart(engine, rec, msg);
-      throw commandError(e as Error);
-    }
-    rec = engine.containers.read(id);
-    rec.State.Pid = monitor.pid;
-    engine.containers.write(rec);
-    return { monitor, pid: monitor.pid };
+    return await startLocked(engine, engine.containers.read(id), opts);
   } finally {
     unlock();
   }
+}
+
+/** startContainer's work, under the container's lock (the restart waiter checks and starts in one hold). */
+async function startLocked(engine: Engine, rec: ContainerRecord, opts: StartOptions & StartKind): Promise<Started> {
+  const id = rec.Id;
+  const live = liveState(engine, rec);
+  if (live.Running) throw new ConflictError(`container ${rec.Name} is already running`);
+  if (live.Status === 'removing') throw new ConflictError(`container ${rec.Name} is being removed`);
+  // A start by the user drops any pending restart and starts the policy's count over (docker's
+  // ResetRestartManager). One by the policy keeps its PendingRestart until the process runs,
+  // so `ps` says Restarting, not Created, while the next run is being set up.
+  if (!opts.byPolicy) resetForManualStart(rec);
+  // What a previous run left (a crash between exit and cleanup): the runtime's state, mounts —
+  // and a monitor still holding a container that never started (mydocker killed between
+  // create and start): it goes first, or its exit file and cleanup would land on this run.
+  if (live.Status === 'created' && engine.runtime.status(id) !== null) stopMonitor(engine, id);
+  finishPreviousRun(engine, rec);
+  const cdir = engine.containers.path(id);
+  const image = engine.findImage(rec.ImageId);
+  if (!image) throw new MydockerError(`container ${rec.Name}: its image ${rec.ImageId} is gone`);
+  const dirs = rootfsDirs(cdir);
+  mountRootfs(dirs, await containerLower(engine, image));
+  trace('mydocker: rootfs mounted');
+  crashPoint('start:mounted');
+
+  const files = {
+    hosts: join(cdir, 'hosts'),
+    hostname: join(cdir, 'hostname'),
+    resolvConf: join(cdir, 'resolv.conf'),
+  };
+  const hostNet = rec.HostConfig.NetworkMode === 'host';
+  // Its addresses and host ports, before it exists: /etc/hosts can name them.
+  const net = prepareStart(engine, rec);
+  trace('mydocker: network prepared');
+  crashPoint('start:network-allocated');
+  try {
+    writeInPlace(files.hostname, `${rec.Config.Hostname}\n`);
+    const hc = rec.HostConfig;
+    // With the host's network, --add-host lines follow the host's own file; on networks,
+    // hostsFor placed them (host-gateway is the network's gateway); without, only them.
+    const hostsFile = hostNet
+      ? `${readHost('/etc/hosts').replace(/\n*$/, '\n')}${hostsLines(extraHostEntries(hc.ExtraHosts, '127.0.0.1'))}`
+      : (net?.hosts ?? hostsText([], extraHostEntries(hc.ExtraHosts, undefined)));
+    writeInPlace(files.hosts, hostsFile);
+    writeInPlace(files.resolvConf, resolvConfText(hostNet, undefined, { servers: hc.Dns, search: hc.DnsSearch, options: hc.DnsOptions }));
+
+    copyUpVolumes(engine, rec, dirs.merged);
+    const user = resolveUser(dirs.merged, rec.Config.User || '');
+    if (rec.Config.WorkingDir) ensureWorkdir(dirs.merged, rec.Config.WorkingDir, user.uid, user.gid);
+    const mounts: ResolvedMount[] = rec.Mounts.map((m) => {
+      if (m.Type === 'bind') ensureBindSource(m);
+      return { source: m.Source, destination: m.Destination, rw: m.RW, propagation: m.Propagation };
+    });
+    const devices = rec.HostConfig.Devices.map((d) => ({ device: statDevice(d.PathOnHost), containerPath: d.PathInContainer, permissions: d.CgroupPermissions }));
+    const spec = buildSpec(rec, { rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices, hooks: net?.hooks, annotations: net?.annotations });
+    if (rec.Config.Tty && opts.consoleSize) spec.process!.consoleSize = opts.consoleSize;
+    writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
+  } catch (e) {
+    if (net) {
+      closeAll(net.portFds);
+      releaseNetworks(engine, id, rec);
+    }
+    throw e;
+  }
+
+  rmSync(join(exitDir(engine, id), id), { force: true });
+  rmSync(join(exitDir(engine, id), CLEANED), { force: true });
+  rmSync(join(cdir, 'oom'), { force: true });
+  rec.State = { ...rec.State, Status: 'running', StartedAt: new Date().toISOString(), Monitored: true, Error: '', Pid: 0, ExitCode: 0, OOMKilled: false };
+  engine.containers.write(rec);
+
+  trace('mydocker: bundle written');
+  mkdirSync(engine.paths.monitors, { recursive: true, mode: 0o700 });
+  let monitor: Monitor;
+  try {
+    monitor = await startMonitor({
+      id,
+      shortId: shortId(id),
+      name: rec.Name,
+      bundle: join(cdir, 'bundle'),
+      pidFile: join(cdir, 'bundle', 'pidfile'),
+      conmonPidFile: join(cdir, 'conmon.pid'),
+      exitDir: exitDir(engine, id),
+      socketDir: engine.paths.monitors,
+      logPath: join(cdir, 'ctr.log'),
+      runtimePath: engine.runtimeForMonitor(),
+      runtimeArgs: ['--root', engine.paths.runtime],
+      tty: rec.Config.Tty,
+      stdin: rec.Config.OpenStdin,
+      // docker closes the container's stdin when the client's ends only with StdinOnce and no
+      // terminal (`echo x | run -i … cat`); a terminal's EOF is a byte, and a detach keeps it.
+      leaveStdinOpen: !rec.Config.StdinOnce || rec.Config.Tty,
+      exitCommand: exitCommand(engine, id),
+      env: engine.monitorEnv(),
+      cwd: cdir,
+      extraFds: net?.portFds,
+    });
+  } catch (e) {
+    failStart(engine, rec, (e as Error).message);
+    throw commandError(e as Error);
+  } finally {
+    // conmon holds the published ports now (or nobody does: the start failed).
+    if (net) closeAll(net.portFds);
+  }
+  try {
+    trace('mydocker: monitor reports the container created');
+    crashPoint('start:monitor-created');
+    opts.beforeStart?.(monitor);
+    engine.runtime.start(id);
+    if (net) joined(engine, rec);
+    crashPoint('start:started');
+    trace('mydocker: started');
+  } catch (e) {
+    monitor.release();
+    const msg = (e as Error).message;
+    failStart(engine, rec, msg);
+    throw commandError(e as Error);
+  }
+  rec = engine.containers.read(id);
+  rec.State.Pid = monitor.pid;
+  delete rec.PendingRestart;
+  engine.containers.write(rec);
+  return { monitor, pid: monitor.pid };
 }
 
 /** docker's codes for a container that could not start: 127 not found, 126 not runnable. */
@@ -313,6 +330,7 @@ function failStart(engine: Engine, rec: ContainerRecord, message: string): void 
     /* reported by rm */
   }
   const code = commandError(new Error(message));
+  delete rec.PendingRestart; // a restart that could not start is over: the container is not restarting
   rec.State = { ...rec.State, Status: 'created', Error: runtimeMessage(message), ExitCode: code instanceof CommandError ? code.exitCode : 125, Monitored: false, Pid: 0 };
   engine.containers.write(rec);
 }
@@ -433,6 +451,11 @@ function waitForClients(engine: Engine, id: string): void {
  * After the container's process exited (conmon's exit command, a foreground run, stop, rm):
  * record the exit, release the runtime's state and cgroup and the mounts; with --rm, remove
  * the container. Idempotent, and a no-op while the container still runs.
+ *
+ * Whoever records the exit also applies the restart policy (restart.ts decideRestart), once
+ * per run. A restart that is due leaves no CLEANED marker, so conmon's exit command still runs
+ * `container cleanup` even after a foreground client cleaned up: that command is the one
+ * that waits and restarts (restartWhenDue), after the client has reported the exit code.
  */
 export function cleanupContainer(engine: Engine, id: string, opts: { waitForClients?: boolean } = {}): void {
   // The monitor's command: let a foreground client finish first (it reports the exit code).
@@ -451,12 +474,63 @@ export function cleanupContainer(engine: Engine, id: string, opts: { waitForClie
     if (live.Status === 'created' && engine.runtime.status(id) === 'created') return; // created, waiting for start
     if (rec.State.Status === 'running') {
       rec.State = { ...rec.State, Status: 'exited', ExitCode: live.ExitCode, FinishedAt: live.FinishedAt, Pid: 0, OOMKilled: wasOomKilled(engine, id) };
+      decideRestart(rec, live.ExitCode, rec.State.StartedAt, live.FinishedAt);
       engine.containers.write(rec);
     }
     finishPreviousRun(engine, rec);
     if (rec.HostConfig.AutoRemove) removeLocked(engine, rec, true);
-    else writeFileSync(join(exitDir(engine, id), CLEANED), '');
+    else if (!rec.PendingRestart) writeFileSync(join(exitDir(engine, id), CLEANED), '');
     trace('mydocker: cleaned up');
+  } finally {
+    unlock();
+  }
+}
+
+/**
+ * The restart policy's waiter (conmon's exit command, after cleanupContainer): claim the
+ * pending restart by writing our pid into it (that is what makes `ps` say Restarting), sleep
+ * its back-off WITHOUT the container's lock (stop, kill, rm and start must not wait a minute
+ * behind us; they cancel it instead), then, under the lock, start the container with a new
+ * monitor if the restart is still ours: not cancelled, not removed, not running.
+ */
+export async function restartWhenDue(engine: Engine, id: string): Promise<void> {
+  let delay: number;
+  {
+    const unlock = engine.containers.lock(id);
+    if (!unlock) return;
+    try {
+      const rec = engine.containers.read(id);
+      const p = rec.PendingRestart;
+      if (!p || (p.Waiter !== process.pid && isWaiter(p.Waiter, id))) return; // nothing due, or someone waits already
+      p.Waiter = process.pid;
+      engine.containers.write(rec);
+      delay = p.Delay;
+    } catch {
+      return; // removed meanwhile
+    } finally {
+      unlock();
+    }
+  }
+  trace(`mydocker: restart in ${delay} ms`);
+  await sleep(delay);
+  const unlock = engine.containers.lock(id);
+  if (!unlock) return;
+  try {
+    let rec: ContainerRecord;
+    try {
+      rec = engine.containers.read(id);
+    } catch {
+      return;
+    }
+    if (rec.PendingRestart?.Waiter !== process.pid || rec.ManuallyStopped) return; // cancelled meanwhile
+    const live = liveState(engine, rec);
+    if (live.Running || live.Status === 'removing') {
+      delete rec.PendingRestart;
+      engine.containers.write(rec);
+      return;
+    }
+    (await startLocked(engine, rec, { byPolicy: true })).monitor.release();
+    trace('mydocker: restarted by its policy');
   } finally {
     unlock();
   }
@@ -519,8 +593,30 @@ function monitorAlive(engine: Engine, id: string): boolean {
   }
 }
 
+/**
+ * docker's HasBeenManuallyStopped, set under the lock before any signal is sent, so that the
+ * run's exit is never taken for one the policy restarts; a restart already waiting is
+ * cancelled (its waiter killed), so the container stays Exited.
+ */
+function markManuallyStopped(engine: Engine, id: string): void {
+  const unlock = engine.containers.lock(id);
+  if (!unlock) return;
+  try {
+    const rec = engine.containers.read(id);
+    if (rec.ManuallyStopped && !rec.PendingRestart) return;
+    rec.ManuallyStopped = true;
+    cancelPendingRestart(rec);
+    engine.containers.write(rec);
+  } catch {
+    /* removed meanwhile: nothing to restart */
+  } finally {
+    unlock();
+  }
+}
+
 /** `stop`: the stop signal, `timeout` seconds, then SIGKILL. A stopped container is no error. */
 export async function stopContainer(engine: Engine, id: string, timeoutSec?: number, signal?: string): Promise<void> {
+  markManuallyStopped(engine, id);
   const rec = engine.containers.read(id);
   const live = liveState(engine, rec);
   if (live.Running) {
@@ -550,13 +646,24 @@ export async function stopContainer(engine: Engine, id: string, timeoutSec?: num
 export function killContainer(engine: Engine, id: string, signal = 'KILL'): void {
   const rec = engine.containers.read(id);
   const live = liveState(engine, rec);
-  if (!live.Running) throw new ConflictError(`Cannot kill container: ${id}: Container ${rec.Id} is not running`);
+  if (!live.Running && live.Status !== 'restarting') throw new ConflictError(`Cannot kill container: ${id}: Container ${rec.Id} is not running`);
   let sig: number;
   try {
     sig = /^\d+$/.test(signal) ? Number(signal) : parseSignal(signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`);
   } catch {
     throw new InputError(`--signal ${signal}: invalid signal`);
   }
+  // docker: the stop signal or SIGKILL is a manual stop (no restart, whatever the policy);
+  // another signal is just delivered, and the policy applies if the process exits of it.
+  let stopSig = 15;
+  try {
+    stopSig = parseSignal(rec.Config.StopSignal || 'SIGTERM');
+  } catch {
+    /* an old record's odd value: SIGTERM */
+  }
+  if (sig === 9 || sig === stopSig) markManuallyStopped(engine, id);
+  // Restarting: no process to signal (docker returns at once; the mark above cancelled the wait).
+  if (!live.Running) return;
   if (live.Paused && (sig === 9 || sig === 15)) engine.runtime.resume(id);
   engine.runtime.kill(id, sig);
 }
@@ -607,6 +714,11 @@ export async function removeContainer(engine: Engine, id: string, opts: RemoveOp
   }
   if (rec) {
     const live = liveState(engine, rec);
+    if (live.Status === 'restarting' && !opts.force) {
+      throw new ConflictError(`You cannot remove a restarting container ${rec.Id}. Stop the container before attempting removal or force remove`);
+    }
+    // No restart of what is being removed, even if its exit is recorded before we get the lock.
+    if (opts.force && (live.Running || live.Status === 'restarting')) markManuallyStopped(engine, id);
     if (live.Running) {
       if (!opts.force) {
         throw new ConflictError(`You cannot remove a running container ${rec.Id}. Stop the container before attempting removal or force remove`);
@@ -643,6 +755,7 @@ export async function removeContainer(engine: Engine, id: string, opts: RemoveOp
 }
 
 function removeLocked(engine: Engine, rec: ContainerRecord, volumes: boolean): void {
+  cancelPendingRestart(rec);
   rec.State.Status = 'removing';
   try {
     engine.containers.write(rec);

@@ -8,6 +8,7 @@ import { SIGNALS } from '../../spec/tables.js';
 import { ramInBytes } from '../../spec/units.js';
 import { InputError } from '../errors.js';
 import { HOST_GATEWAY } from './etc-files.js';
+import { parseRestartPolicy } from './restart.js';
 import type { Image, ImageRunConfig } from '../images/types.js';
 import type { ContainerConfig, DeviceMapping, HostConfig, MountPoint, PortBinding } from './record.js';
 
@@ -55,6 +56,7 @@ export interface RunFlags {
   securityOpt?: string[];
   device?: string[];
   ulimit?: string[];
+  restart?: string;
 }
 
 /** What a container is made of, before it has an id. */
@@ -307,6 +309,9 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
     if (!memory) throw new InputError('--memory-swap: needs --memory too (it is memory plus swap)');
     if (memorySwap !== -1 && memorySwap < memory) throw new InputError(`--memory-swap ${f.memorySwap}: must be at least --memory ${f.memory} (it is memory plus swap)`);
   }
+  const restartPolicy = parseRestartPolicy(f.restart ?? 'no');
+  // docker's rule: a container that restarts cannot also be removed when it exits.
+  if (f.rm && restartPolicy.Name !== 'no') throw new InputError('Conflicting options: --restart and --rm');
   const stopTimeout = f.stopTimeout !== undefined ? intFlag('--stop-timeout', f.stopTimeout, -1) : null;
   // docker's default: the default bridge network ("default" is its other name).
   const network = f.network ?? 'bridge';
@@ -368,6 +373,7 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
     PortBindings: portBindings,
     PublishAllPorts: !!f.publishAll,
     AutoRemove: !!f.rm,
+    RestartPolicy: restartPolicy,
     Privileged: !!f.privileged,
     ReadonlyRootfs: !!f.readOnly,
     CapAdd: f.capAdd ?? [],

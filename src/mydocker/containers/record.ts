@@ -71,6 +71,27 @@ export interface HostConfig {
   Dns?: string[];
   DnsSearch?: string[];
   DnsOptions?: string[];
+  /** --restart. Absent in records older than the flag (meaning "no"). */
+  RestartPolicy?: RestartPolicy;
+}
+
+/** docker's HostConfig.RestartPolicy; MaximumRetryCount only with on-failure (0: unlimited). */
+export interface RestartPolicy {
+  Name: 'no' | 'always' | 'unless-stopped' | 'on-failure';
+  MaximumRetryCount: number;
+}
+
+/**
+ * A restart the policy decided on and that has not happened yet (docker's Restarting state);
+ * see restart.ts. Only "restarting" while the waiter it names lives.
+ */
+export interface PendingRestart {
+  /** The back-off before this restart, ms. */
+  Delay: number;
+  /** Pid of the process sleeping it (conmon's exit command); 0 until one claims it. */
+  Waiter: number;
+  /** The exit code of the run that ended (shown while restarting, as docker's "Restarting (3)"). */
+  ExitCode: number;
 }
 
 /** A mount as `inspect` shows it. Volumes are kept by name; binds by host path. */
@@ -129,7 +150,13 @@ export interface ContainerRecord {
   HostConfig: HostConfig;
   Mounts: MountPoint[];
   State: RecordedState;
+  /** Restarts made by the restart policy since the last start by the user (docker's). */
   RestartCount: number;
+  /** docker's HasBeenManuallyStopped: a stop, rm -f, or kill with the stop signal or SIGKILL; cleared by a start. */
+  ManuallyStopped?: boolean;
+  /** The back-off of the last automatic restart, ms (0: the next one waits the first delay). */
+  RestartBackoff?: number;
+  PendingRestart?: PendingRestart;
   /** The networks it joins, by network name (the first one gets eth0 and the published ports). */
   Networks: Record<string, NetworkAttachment>;
   /** Anonymous volumes created for this container (removed by `rm -v`). */

@@ -8,9 +8,14 @@
 //                                        cleaned up yet (a detached container that exited)
 //     the record says exited/created   → that
 //     else (the host rebooted, /run is gone, the monitor was killed) → exited (255), as docker
+//   restarting (restart.ts): a restart is pending, or the exit is not cleaned up yet and the
+//     policy will want one — but only while a process that will do it lives: the waiter the
+//     record names, or before one has claimed it the run's conmon (which runs the exit command
+//     that becomes the waiter). Otherwise plain exited: nothing is going to restart it.
 import type { Engine } from '../engine.js';
 import type { ContainerRecord } from './record.js';
-import { readExitFile } from './monitor.js';
+import { monitorPid, readExitFile } from './monitor.js';
+import { isMonitor, isWaiter, restartDelay } from './restart.js';
 import { join } from 'node:path';
 
 export type DockerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -60,12 +65,39 @@ export function liveState(engine: Engine, rec: ContainerRecord): LiveState {
     }
     return { ...base, Status: rt, Running: true, Paused: rt === 'paused', Pid: pid, ExitCode: 0, FinishedAt: s.FinishedAt };
   }
+  // Between two runs, including while the waiter is starting the next one (its record already
+  // says running, its runtime state is being created).
+  if (rec.PendingRestart && restartPending(engine, rec)) return { ...base, Status: 'restarting', ExitCode: rec.PendingRestart.ExitCode };
   if (rt === 'created' || rt === 'creating') return { ...base, Status: 'created', ExitCode: s.ExitCode };
   if (s.Status === 'created') return { ...base, Status: 'created' };
   if (s.Status === 'running') {
     const exit = s.Monitored ? readExitFile(exitDir(engine, rec.Id), rec.Id) : null;
-    if (exit) return { ...base, Status: 'exited', ExitCode: exit.code, FinishedAt: exit.at.toISOString() };
+    if (exit) {
+      const at = exit.at.toISOString();
+      // Exited, not yet cleaned up: if its policy will restart it (the decision is made by the
+      // cleanup that conmon, still alive, is about to run), it is already restarting.
+      const ran = exit.at.getTime() - Date.parse(s.StartedAt);
+      if (restartDelay(rec, exit.code, Number.isFinite(ran) ? ran : 0) !== null && monitorAlive(engine, rec)) {
+        return { ...base, Status: 'restarting', ExitCode: exit.code, FinishedAt: at };
+      }
+      return { ...base, Status: 'exited', ExitCode: exit.code, FinishedAt: at };
+    }
+    // Its process is gone and conmon, alive, is about to write the exit: with a policy that
+    // restarts whatever the code (always, unless-stopped), it is restarting already.
+    if (s.Monitored && restartDelay(rec, 0, 0) !== null && monitorAlive(engine, rec)) return { ...base, Status: 'restarting' };
     return { ...base, Status: 'exited', ExitCode: 255, FinishedAt: s.FinishedAt };
   }
   return base;
+}
+
+/** Whether a pending restart will really happen: someone alive is going to do it. */
+function restartPending(engine: Engine, rec: ContainerRecord): boolean {
+  const p = rec.PendingRestart;
+  if (!p) return false;
+  if (p.Waiter) return isWaiter(p.Waiter, rec.Id);
+  return monitorAlive(engine, rec);
+}
+
+function monitorAlive(engine: Engine, rec: ContainerRecord): boolean {
+  return isMonitor(monitorPid(join(engine.containers.path(rec.Id), 'conmon.pid')), rec.Id);
 }

@@ -28,6 +28,8 @@ export function statusText(live: LiveState, now = Date.now()): string {
       return `Up ${humanDuration(now - Date.parse(live.StartedAt))}${live.Paused ? ' (Paused)' : ''}`;
     case 'exited':
       return `Exited (${live.ExitCode}) ${ago(live.FinishedAt, now)}`;
+    case 'restarting':
+      return `Restarting (${live.ExitCode}) ${ago(live.FinishedAt, now)}`;
     case 'created':
       return 'Created';
     case 'removing':
@@ -114,7 +116,7 @@ export default function (o: PsOptions, g: Globals): void {
   }
   const rows = recs
     .map((r) => ({ rec: r, ...psRow(engine, r, noTrunc, now) }))
-    .filter((x) => all || x.live.Running || (o.filter ?? []).some((f) => f.startsWith('status=')))
+    .filter((x) => all || x.live.Running || x.live.Status === 'restarting' || (o.filter ?? []).some((f) => f.startsWith('status=')))
     .filter((x) => matches(o.filter ?? [], x.rec, x.row));
   if (o.quiet) {
     if (rows.length) process.stdout.write(`${rows.map((x) => x.row.ID).join('\n')}\n`);

@@ -10,9 +10,7 @@ export default async function (refs: string[], o: { time?: string }, g: Globals)
   const done = await forEach(refs, async (ref) => {
     const id = engine.containers.resolve(ref);
     await stopContainer(engine, id, o.time === undefined ? undefined : Number(o.time));
-    const rec = engine.containers.read(id);
-    rec.RestartCount++;
-    engine.containers.write(rec);
+    // A start by the user: as docker, RestartCount (the policy's restarts) starts over at 0.
     (await startContainer(engine, id)).monitor.release();
   });
   printLines(done);

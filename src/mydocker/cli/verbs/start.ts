@@ -35,7 +35,8 @@ export default async function (refs: string[], o: { attach?: boolean; interactiv
     try {
       const id = engine.containers.resolve(ref);
       const live = liveState(engine, engine.containers.read(id));
-      if (!live.Running) (await startContainer(engine, id)).monitor.release();
+      // docker: a restarting container counts as running; its policy is about to start it.
+      if (!live.Running && live.Status !== 'restarting') (await startContainer(engine, id)).monitor.release();
       done.push(ref);
     } catch (e) {
       failed ??= e;
