@@ -20,7 +20,7 @@ import { closeAll } from '../network/ports.js';
 import { execFailureCode, monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
 import { containerSpec, type RunFlags } from './options.js';
 import { initialState, type ContainerRecord, type MountPoint } from './record.js';
-import { cancelPendingRestart, decideRestart, isWaiter, resetForManualStart } from './restart.js';
+import { cancelPendingRestart, decideRestart, isMonitor, isWaiter, resetForManualStart } from './restart.js';
 import { containerLower, createRootfsDirs, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
 import { buildSpec, processArgs, type HostDevice, type ResolvedMount } from './spec.js';
 import { exitDir, liveState } from './status.js';
@@ -583,14 +583,7 @@ function stopMonitor(engine: Engine, id: string): void {
 }
 
 function monitorAlive(engine: Engine, id: string): boolean {
-  const pid = monitorPid(join(engine.containers.path(id), 'conmon.pid'));
-  if (!pid) return false;
-  try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmd.includes('conmon') && cmd.includes(id);
-  } catch {
-    return false;
-  }
+  return isMonitor(monitorPid(join(engine.containers.path(id), 'conmon.pid')), id);
 }
 
 /**
