@@ -776,7 +776,8 @@ function writeReadme(text) {
   const path = join(REPO, 'README.md');
   const section = `## Performance\n\n${text}\n`;
   let readme = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const re = /^## Performance\n[\s\S]*?(?=^## |(?![\s\S]))/m;
+  // Up to the next heading ("### mydocker vs podman" belongs to test/bench/mydocker.mjs).
+  const re = /^## Performance\n[\s\S]*?(?=^##+ |(?![\s\S]))/m;
   readme = re.test(readme) ? readme.replace(re, `${section}\n`) : `${readme.replace(/\n*$/, readme ? '\n\n' : '')}${section}`;
   writeFileSync(path, readme.replace(/\n+$/, '\n'));
 }
@@ -815,15 +816,18 @@ try {
   if (traced.length) console.log(`\nWhere our time goes in \`run /bin/true\` (MYDOCKER_RUNC_TRACE=1, medians, ms since the CLI process started):\n${traced.join('\n')}`);
   if (tracedExec.length) console.log(`\nWhere our time goes in \`exec /bin/true\` into a running container (the same way):\n${tracedExec.join('\n')}`);
   if (flag('readme')) {
+    const ratioOf = (figure) => rows.find((r) => r[0] === figure)?.[3] || 'n/a';
+    const firstMs = traced.map((l) => /^\s*([\d.]+) ms .*first module/.exec(l)?.[1]).find(Boolean);
+    const firstLine = firstMs ? `~${Math.round(Number(firstMs))} ms here` : 'most of it';
     writeReadme(
       [
         `\`make bench\` (test/bench/bench.mjs) runs mydocker-runc and Debian's runc side by side on the busybox bundle, with the same config, the two alternating run by run; it prints the full table and how each figure is measured. Latest figures (${when}, medians of ${RUNS} runs, NODE_EXTRA_CA_CERTS unset for both sides) on ${info}:`,
         '',
         table(rows.filter((_, i) => shortRows.has(i))),
         '',
-        'On a shared machine the absolute figures move by 10-20 % from one run to the next (runc\'s `run` is 21-31 ms here); the ratios are steadier.',
+        'On a shared machine the absolute figures move by 10-20 % from one run to the next; the ratios are steadier.',
         '',
-        'The init is native (C): from the plan to `ready` takes it ~5 ms, and a waiting init is ~1.4 MiB. Its one slow step is joining the cgroup: one migration per hierarchy, and the first waits for an RCU grace period unless one has just passed — the runtime starts one (a no-op migration of its own) as early as it can, which works for `create` (the join below: 0.3 ms) and only partly for `exec` (7 ms below, on a loaded machine). What stays is one Node start-up per CLI call: ~25 ms here before the first line of ours runs, then ~6 ms loading our code from its V8 code cache and parsing arguments, then the work (create: ~20 ms of TypeScript, half of it validating, the cgroups and the plan). That is why `start`, `kill` and `delete` cost ~6× runc\'s few milliseconds each, and why `run` (2.4×) and `exec` (3.5×) miss the 1.5× target: the Node start-up alone is about runc\'s whole `run`. `MYDOCKER_RUNC_TRACE=1` makes the CLI and the init print phase timestamps (or `=/file`: appended there); `make bench BENCH_FLAGS=--trace` prints their medians' + (traced.length ? ', measured in the same run:' : '.'),
+        'The init is native (C): from the plan to `ready` takes it ~5 ms, and a waiting init is ~1.4 MiB. Its one slow step is joining the cgroup: one migration per hierarchy, and the first waits for an RCU grace period unless one has just passed — the runtime starts one (a no-op migration of its own) as early as it can, which works best for `create` and only partly for `exec` (compare the two joins below). What stays is one Node start-up per CLI call: ${firstLine} before the first line of ours runs, then ~5 ms loading our code from its V8 code cache and parsing arguments, then the work (create: ~10-20 ms of TypeScript, half of it validating, the cgroups and the plan). That is why `start`, `kill` and `delete` cost ~6× runc\'s few milliseconds each, and why `run` (${ratioOf('run /bin/true: wall')}) and `exec` (${ratioOf('exec /bin/true into a running container: wall')}) miss the 1.5× target: the Node start-up alone is about runc\'s whole `run`. `MYDOCKER_RUNC_TRACE=1` makes the CLI and the init print phase timestamps (or `=/file`: appended there); `make bench BENCH_FLAGS=--trace` prints their medians' + (traced.length ? ', measured in the same run:' : '.'),
         ...(traced.length ? ['', '`run /bin/true`:', '', '```', ...traced, '```'] : []),
         ...(tracedExec.length ? ['', '`exec /bin/true` into a running container:', '', '```', ...tracedExec, '```'] : []),
       ].join('\n'),
