@@ -459,6 +459,31 @@ network
   .action(netVerb('prune'));
 
 program
+  .command('version')
+  .description('versions of mydocker, its runtime and its monitor')
+  .option('-f, --format <template>', 'Go template (e.g. "{{.Server.Version}}")')
+  .action(verb(() => import('./verbs/system.js').then((m) => ({ default: m.version }))));
+
+program
+  .command('info')
+  .description('system-wide information: containers, images, storage, cgroups, the host')
+  .option('-f, --format <template>', 'Go template (e.g. "{{.CgroupVersion}}", "{{json .}}")')
+  .action(verb(() => import('./verbs/system.js').then((m) => ({ default: m.info }))));
+
+const system = program.command('system').description('manage mydocker as a whole');
+system
+  .command('info')
+  .option('-f, --format <template>', 'Go template')
+  .action(verb(() => import('./verbs/system.js').then((m) => ({ default: m.info }))));
+system
+  .command('prune')
+  .description('remove stopped containers, unused networks, dangling images (-a: all unused) and, with --volumes, unused anonymous volumes')
+  .option('-a, --all', 'all images without a container, not only dangling ones')
+  .option('--volumes', 'anonymous volumes no container uses, too')
+  .option('-f, --force', 'do not ask (mydocker never asks)')
+  .action(verb(() => import('./verbs/system.js').then((m) => ({ default: m.prune }))));
+
+program
   .command('port')
   .description("a running container's published ports")
   .argument('<container>')

@@ -1,0 +1,43 @@
+// `version`, `info` and `system prune`: docker's first commands on a new machine, with docker's
+// field names for --format, and the cleanup that takes only what nothing uses.
+import assert from 'node:assert/strict';
+import { cpus, release } from 'node:os';
+import { describe, it } from 'node:test';
+import { detectLayout } from '../../src/cgroups/layout.js';
+import { withMydocker } from '../helpers/mydocker.js';
+
+describe('mydocker version, info, system prune', () => {
+  it('version and info: docker\'s layout and --format fields, counts that follow the containers', withMydocker((md) => {
+    assert.match(md.ok(['version']), /^Client:\n Version: +0\.1\.0\n[\s\S]*\nServer:\n Engine:\n[\s\S]* mydocker-runc:\n  Version: +0\.1\.0\n[\s\S]* conmon:\n  Version: +\d+\.\d+/);
+    assert.equal(md.ok(['version', '--format', '{{.Server.KernelVersion}} {{.Client.Os}}']), `${release()} linux\n`);
+    md.ok(['run', '-d', '--network', 'none', '--name', 'up', 'busybox', 'sleep', '60']);
+    md.ok(['run', '-d', '--network', 'none', '--name', 'frozen', 'busybox', 'sleep', '60']);
+    md.ok(['pause', 'frozen']);
+    md.ok(['run', '--network', 'none', '--name', 'done', 'busybox', 'true']);
+    const f = md.ok(['info', '--format', '{{.Containers}} {{.ContainersRunning}} {{.ContainersPaused}} {{.ContainersStopped}} {{.Images}} {{.NCPU}} {{.CgroupVersion}} {{.DockerRootDir}}']);
+    assert.equal(f, `3 1 1 1 1 ${cpus().length} ${detectLayout().kind === 'v2' ? 2 : 1} ${md.root}\n`);
+    const text = md.ok(['info']);
+    assert.match(text, /^Server:\n Containers: 3\n  Running: 1\n  Paused: 1\n  Stopped: 1\n Images: 1\n/m);
+    assert.match(text, /^ Storage Driver: overlay$/m);
+    assert.match(text, /^ Default Runtime: mydocker-runc$/m);
+    assert.equal(md.ok(['system', 'info', '--format', '{{.ServerVersion}}']), '0.1.0\n');
+    md.ok(['unpause', 'frozen']);
+  }));
+
+  it('system prune: stopped containers, unused networks, dangling images, and with --volumes unused anonymous volumes — nothing in use', withMydocker((md) => {
+    md.ok(['run', '-d', '--network', 'none', '--name', 'keep', '-v', 'kept-anon:/kept', 'busybox', 'sleep', '60']);
+    md.ok(['run', '--network', 'none', '--name', 'gone', '-v', '/scratch', 'busybox', 'true']);
+    md.ok(['volume', 'create', 'named']);
+    md.ok(['network', 'create', 'unused']);
+    md.ok(['commit', 'gone', 'scratch:1']);
+    md.ok(['tag', 'scratch:1', 'scratch:2']);
+    md.ok(['rmi', 'scratch:1']);
+    const out = md.ok(['system', 'prune', '-a', '--volumes']);
+    assert.match(out, /^Deleted Containers:\n[0-9a-f]{64}\n/m);
+    assert.match(out, /^Deleted Networks:\nunused\n/m);
+    assert.equal(md.ok(['ps', '-a', '--format', '{{.Names}}']), 'keep\n');
+    assert.deepEqual(md.ok(['network', 'ls', '--format', '{{.Name}}']).trim().split('\n').sort(), ['bridge', 'host', 'none']);
+    assert.deepEqual(md.ok(['volume', 'ls', '-q']).trim().split('\n').sort(), ['kept-anon', 'named'], 'named volumes and those in use stay');
+    assert.deepEqual(md.ok(['images', '--format', '{{.Repository}}:{{.Tag}}']).trim().split('\n'), ['busybox:latest'], '-a: an image no container uses goes, the one in use stays');
+  }));
+});
