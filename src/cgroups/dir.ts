@@ -75,6 +75,16 @@ export function errnoCode(e: unknown): string {
   return typeof code === 'string' ? code : '';
 }
 
+/**
+ * The cgroup was removed under us: ENOENT when its directory is gone before we open a file,
+ * ENODEV when kernfs deactivated the file between our open and our read or write (another
+ * container sharing a parent removed it).
+ */
+export function isVanished(e: unknown): boolean {
+  const code = errnoCode(e);
+  return code === 'ENOENT' || code === 'ENODEV';
+}
+
 /** A failed cgroup file operation; `code` is errno's name (EBUSY, ENOENT, ...). */
 export class CgroupFileError extends RuntimeError {
   constructor(

@@ -7,7 +7,7 @@ import { join, posix } from 'node:path';
 import { RuntimeError, UnsupportedError } from '../errors.js';
 import type { LinuxResources } from '../spec/generated/types.js';
 import { applyResources, type Target } from './apply.js';
-import { CgroupDir, errnoCode, sleepMs, type WriteLog } from './dir.js';
+import { CgroupDir, errnoCode, isVanished, sleepMs, type WriteLog } from './dir.js';
 import { type HostFacts, realHost } from './host.js';
 import { detectLayout, type Layout, parseProcCgroup } from './layout.js';
 import type { CgroupLayout, CgroupManager, CgroupSpec, CgroupStats } from './manager.js';
@@ -232,7 +232,7 @@ export class FsCgroupManager implements CgroupManager {
         if (d.read(f) === '') d.write(`cgroup ${dir}`, f, p.read(f));
       }
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') throw new Retry(`${dir} disappeared while setting it up`);
+      if (isVanished(e)) throw new Retry(`${dir} disappeared while setting it up`);
       throw e;
     }
   }
@@ -253,7 +253,7 @@ export class FsCgroupManager implements CgroupManager {
       available = (p.readIf('cgroup.controllers') ?? '').split(/\s+/).filter(Boolean);
       enabled = new Set((p.readIf('cgroup.subtree_control') ?? '').split(/\s+/).filter(Boolean));
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') throw new Retry(`${parent} disappeared`);
+      if (isVanished(e)) throw new Retry(`${parent} disappeared`);
       throw e;
     }
     const missing = available.filter((c) => !enabled.has(c));
@@ -261,7 +261,7 @@ export class FsCgroupManager implements CgroupManager {
     try {
       p.write(`cgroup ${parent}`, 'cgroup.subtree_control', missing.map((c) => `+${c}`).join(' '));
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') throw new Retry(`${parent} disappeared`);
+      if (isVanished(e)) throw new Retry(`${parent} disappeared`);
       for (const c of missing) {
         try {
           p.write(`cgroup ${parent}`, 'cgroup.subtree_control', `+${c}`);

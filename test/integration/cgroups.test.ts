@@ -5,12 +5,12 @@
 // hierarchy.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CgroupDir } from '../../src/cgroups/dir.js';
+import { CgroupDir, isVanished } from '../../src/cgroups/dir.js';
 import { cgroupManager, type CgroupManager, detectLayout, statsToJSON } from '../../src/cgroups/index.js';
 import { oomKillCount, watchOom } from '../../src/cgroups/oom.js';
 import { applyDevicesV2, encodeProgram, loadDeviceProgram } from '../../src/cgroups/v2/devices.js';
@@ -404,6 +404,30 @@ describe(`cgroups on this host (${layout.kind})`, () => {
       }
     } finally {
       for (const p of parents) if (existsSync(p)) rmdirSync(p);
+    }
+  });
+
+  it('a cgroup removed between open and read fails with ENODEV, which create treats as "vanished"', () => {
+    // What a sibling's destroy does to us mid-read of a shared parent's file (CI saw it once
+    // in the race below): kernfs deactivates the open file, and read(2) says ENODEV, not ENOENT.
+    const dir = join(mounts()[0]!, cgName('vanish'));
+    mkdirSync(dir);
+    const fd = openSync(join(dir, 'cgroup.procs'), 'r');
+    try {
+      rmdirSync(dir);
+      let err: unknown;
+      try {
+        readSync(fd, Buffer.alloc(64));
+      } catch (e) {
+        err = e;
+      }
+      assert.equal((err as NodeJS.ErrnoException | undefined)?.code, 'ENODEV');
+      assert.ok(isVanished(err));
+      assert.ok(isVanished(Object.assign(new Error('gone'), { code: 'ENOENT' })));
+      assert.ok(!isVanished(Object.assign(new Error('busy'), { code: 'EBUSY' })));
+    } finally {
+      closeSync(fd);
+      if (existsSync(dir)) rmdirSync(dir);
     }
   });
 
