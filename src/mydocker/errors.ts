@@ -31,3 +31,16 @@ export class CommandError extends RuntimeError {
     this.exitCode = code;
   }
 }
+
+/**
+ * A failed system call as one line with its context: "write /var/lib/…/tmp/x: no space left
+ * on device (ENOSPC)" instead of Node's bare "ENOSPC: no space left on device, write" (which
+ * names no file). Anything but a system error comes back as it is.
+ */
+export function systemError(context: string, e: unknown): unknown {
+  const sys = e as NodeJS.ErrnoException | null;
+  const code = sys?.code ?? '';
+  if (!(e instanceof Error) || !/^E[A-Z0-9]+$/.test(code) || !sys?.syscall) return e;
+  const reason = e.message.replace(/^E[A-Z0-9]+: /, '').replace(/, \w+( '.*')?$/, '');
+  return new MydockerError(`${context}: ${reason} (${code})`, { cause: e });
+}

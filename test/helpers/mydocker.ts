@@ -65,10 +65,20 @@ export function cgroupsOf(ids: string[]): string[] {
 export class MydockerSandbox {
   readonly root: string;
   readonly dir: string;
+  /** Filesystems the test mounted under the sandbox (a small tmpfs): not leaks; unmounted last. */
+  private readonly ownMounts: string[] = [];
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'mydocker-test-md-'));
     this.root = join(this.dir, 'root');
+  }
+
+  /** Mount a tmpfs of `size` (e.g. "12m") at `path` under the sandbox (made if missing). */
+  mountTmpfs(path: string, size: string): void {
+    mkdirSync(path, { recursive: true });
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', path], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`mount tmpfs on ${path}: ${r.stderr.trim()}`);
+    this.ownMounts.push(path);
   }
 
   /** Run mydocker to completion (for verbs that do not leave a process holding our pipes). */
@@ -118,7 +128,7 @@ export class MydockerSandbox {
     }
     // conmon's cleanup command may still be finishing: give processes a moment to go.
     for (let i = 0; i < 100 && processesWith(this.root).length; i++) await new Promise((r) => setTimeout(r, 50));
-    const mounts = mountsUnder(this.dir);
+    const mounts = mountsUnder(this.dir).filter((m) => !this.ownMounts.includes(m));
     const procs = processesWith(this.root);
     const cgroups = cgroupsOf(ids);
     if (mounts.length) problems.push(`mounts left: ${mounts.join(', ')}`);
@@ -127,6 +137,12 @@ export class MydockerSandbox {
     const rtState = join(this.root, 'run', 'runtime');
     const left = existsSync(rtState) ? readdirSync(rtState) : [];
     if (left.length) problems.push(`runtime state left: ${left.join(', ')}`);
+    // conmon's links to the bundles and the exit statuses go with their containers.
+    for (const sub of ['monitors', 'exits']) {
+      const d = join(this.root, 'run', sub);
+      const stale = existsSync(d) ? readdirSync(d) : [];
+      if (stale.length) problems.push(`run/${sub} left: ${stale.join(', ')}`);
+    }
     problems.push(...networkLeaks(this.root));
     // The root's bridges (its networks, the default one included) go with it.
     dropRootNetworks(this.root);
@@ -139,6 +155,7 @@ export class MydockerSandbox {
         /* gone */
       }
     }
+    for (const m of this.ownMounts.reverse()) spawnSync('umount', ['-l', m]);
     if (!mountsUnder(this.dir).length) rmSync(this.dir, { recursive: true, force: true });
     if (problems.length) throw new Error(`the host is not as the test found it:\n${problems.join('\n')}`);
   }

@@ -14,3 +14,8 @@ export function engineFor(g: Globals): Engine {
 export function printLines(lines: string[]): void {
   if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
 }
+
+/** docker's warning line on stderr (the command goes on). */
+export function warn(message: string): void {
+  process.stderr.write(`WARNING: ${message}\n`);
+}

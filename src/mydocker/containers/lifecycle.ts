@@ -3,7 +3,7 @@
 // the next command (or `rm -f`) can finish: the record is written before what it describes is
 // made, cleanup is idempotent, and removal unmounts before it deletes.
 import { spawnSync } from 'node:child_process';
-import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { ensureInRoot, openRoot, resolveInRoot } from '../../rootfs/safe-path.js';
 import { join } from 'node:path';
 import { parseSignal } from '../../spec/tables.js';
@@ -98,7 +98,6 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
     createRootfsDirs(rootfsDirs(engine.containers.path(id)));
     crashPoint('create:rootfs-made');
     mkdirSync(join(engine.containers.path(id), 'bundle'), { mode: 0o700 });
-    mkdirSync(exitDir(engine, id), { mode: 0o700 });
     engine.containers.write(rec);
     return { record: rec, warnings };
   } catch (e) {
@@ -237,19 +236,29 @@ async function startLocked(engine: Engine, rec: ContainerRecord, opts: StartOpti
     const spec = buildSpec(rec, { rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices, hooks: net?.hooks, annotations: net?.annotations });
     if (rec.Config.Tty && opts.consoleSize) spec.process!.consoleSize = opts.consoleSize;
     writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
+    // The record before the previous run's exit status goes: if it cannot be written (a full
+    // disk), that status is still there to report.
+    rec.State = { ...rec.State, Status: 'running', StartedAt: new Date().toISOString(), Monitored: true, Error: '', Pid: 0, ExitCode: 0, OOMKilled: false };
+    engine.containers.write(rec);
   } catch (e) {
     if (net) {
       closeAll(net.portFds);
       releaseNetworks(engine, id, rec);
     }
+    // Not started: nothing of this run stays mounted (the record still says what it was).
+    try {
+      unmountRootfs(cdir);
+    } catch {
+      /* the next start or rm retries */
+    }
     throw e;
   }
 
+  // Made at each start: it is in the run tree, which a reboot empties.
+  mkdirSync(exitDir(engine, id), { recursive: true, mode: 0o700 });
   rmSync(join(exitDir(engine, id), id), { force: true });
   rmSync(join(exitDir(engine, id), CLEANED), { force: true });
   rmSync(join(cdir, 'oom'), { force: true });
-  rec.State = { ...rec.State, Status: 'running', StartedAt: new Date().toISOString(), Monitored: true, Error: '', Pid: 0, ExitCode: 0, OOMKilled: false };
-  engine.containers.write(rec);
 
   trace('mydocker: bundle written');
   mkdirSync(engine.paths.monitors, { recursive: true, mode: 0o700 });
@@ -421,10 +430,10 @@ function exitCommand(engine: Engine, id: string): string[] {
   const script = [
     'flock "$1/' + ATTACH_LOCK + '" true 2>/dev/null',
     '[ -e "$1/container.json" ] || exit 0',
-    '[ -e "$1/exit/' + CLEANED + '" ] && exit 0',
-    'shift; exec "$@"',
+    '[ -e "$2/' + CLEANED + '" ] && exit 0',
+    'shift 2; exec "$@"',
   ].join('; ');
-  return ['/bin/sh', '-c', script, 'mydocker-cleanup', dir, process.execPath, engine.mydockerCli, ...engine.globalArgs(), 'container', 'cleanup', id];
+  return ['/bin/sh', '-c', script, 'mydocker-cleanup', dir, exitDir(engine, id), process.execPath, engine.mydockerCli, ...engine.globalArgs(), 'container', 'cleanup', id];
 }
 
 /**
@@ -484,6 +493,23 @@ export function cleanupContainer(engine: Engine, id: string, opts: { waitForClie
   } finally {
     unlock();
   }
+}
+
+/**
+ * A foreground client's end (`run`, `start -a`, after the output is drained): the container's
+ * exit code, then --rm's removal or the cleanup. The code stays the answer when that fails (a
+ * full disk refuses the record): the container did run and exit. The failure is reported with
+ * `warn`, and the next command on the container (`rm -f`, `start`, `ps`) finishes the job.
+ */
+export async function finishForeground(engine: Engine, id: string, autoRemove: boolean, warn: (message: string) => void): Promise<number> {
+  const code = liveState(engine, engine.containers.read(id)).ExitCode;
+  try {
+    if (autoRemove) await removeContainer(engine, id, { force: true, volumes: true });
+    else cleanupContainer(engine, id);
+  } catch (e) {
+    warn(`container ${shortId(id)} exited with ${code}, but its ${autoRemove ? 'removal' : 'cleanup'} failed: ${(e as Error).message}`);
+  }
+  return code;
 }
 
 /**
@@ -608,7 +634,12 @@ function markManuallyStopped(engine: Engine, id: string): void {
 }
 
 /** `stop`: the stop signal, `timeout` seconds, then SIGKILL. A stopped container is no error. */
-export async function stopContainer(engine: Engine, id: string, timeoutSec?: number, signal?: string): Promise<void> {
+/**
+ * `stop`. With `warn`, a cleanup that fails once the container has stopped (a full disk
+ * refuses the record) is reported there instead of failing the stop: the container is
+ * stopped, which is what was asked, and the next command on it finishes the cleanup.
+ */
+export async function stopContainer(engine: Engine, id: string, timeoutSec?: number, signal?: string, warn?: (message: string) => void): Promise<void> {
   markManuallyStopped(engine, id);
   const rec = engine.containers.read(id);
   const live = liveState(engine, rec);
@@ -632,7 +663,12 @@ export async function stopContainer(engine: Engine, id: string, timeoutSec?: num
     }
     await waitExitFile(engine, rec, 5000);
   }
-  cleanupContainer(engine, id);
+  try {
+    cleanupContainer(engine, id);
+  } catch (e) {
+    if (!warn) throw e;
+    warn(`container ${rec.Name} stopped, but its cleanup failed: ${(e as Error).message}`);
+  }
 }
 
 /** `kill`: a signal to the container's process; refused when it does not run (docker). */
@@ -789,6 +825,10 @@ function removeContainerFiles(engine: Engine, id: string, name: string | null, k
   if (killMonitor) stopMonitor(engine, id);
   const dir = engine.containers.path(id);
   unmountRootfs(dir);
+  // Run-tree files, before the directory leaves the tree (after it, a crashed rm is finished
+  // by removing the trash alone).
+  rmSync(exitDir(engine, id), { recursive: true, force: true });
+  unlinkMonitorLink(engine, id, dir);
   let trash: string | null = null;
   try {
     trash = engine.containers.detach(id);
@@ -799,6 +839,19 @@ function removeContainerFiles(engine: Engine, id: string, name: string | null, k
   if (name) engine.containers.releaseName(name, id);
   else for (const n of namesOf(engine, id)) engine.containers.unlinkName(n);
   if (trash) removeTree(trash);
+}
+
+/**
+ * conmon links <socket dir>/<short id> to the bundle (where its attach socket is) and never
+ * removes it. Only ours goes: a link that points into this container's directory.
+ */
+function unlinkMonitorLink(engine: Engine, id: string, dir: string): void {
+  const link = join(engine.paths.monitors, shortId(id));
+  try {
+    if (readlinkSync(link).startsWith(`${dir}/`)) rmSync(link, { force: true });
+  } catch {
+    /* none: never started, or already gone */
+  }
 }
 
 function namesOf(engine: Engine, id: string): string[] {

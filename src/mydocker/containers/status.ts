@@ -13,7 +13,7 @@
 //     record names, or before one has claimed it the run's conmon (which runs the exit command
 //     that becomes the waiter). Otherwise plain exited: nothing is going to restart it.
 import type { Engine } from '../engine.js';
-import type { ContainerRecord } from './record.js';
+import { ZERO_TIME, type ContainerRecord } from './record.js';
 import { monitorPid, readExitFile } from './monitor.js';
 import { isMonitor, isWaiter, restartDelay } from './restart.js';
 import { join } from 'node:path';
@@ -32,8 +32,14 @@ export interface LiveState {
   OOMKilled: boolean;
 }
 
+/**
+ * Where conmon writes the container's exit status (and cleanup leaves its CLEANED marker):
+ * under the run tree, as podman's exits/. Not beside the record: a container that fills the
+ * data root's disk (its writable layer lives there) would make conmon write an empty file, and
+ * its real exit code would be lost to a "255".
+ */
 export function exitDir(engine: Engine, id: string): string {
-  return join(engine.containers.path(id), 'exit');
+  return join(engine.paths.run, 'exits', id);
 }
 
 export function liveState(engine: Engine, rec: ContainerRecord): LiveState {
@@ -85,7 +91,8 @@ export function liveState(engine: Engine, rec: ContainerRecord): LiveState {
     // Its process is gone and conmon, alive, is about to write the exit: with a policy that
     // restarts whatever the code (always, unless-stopped), it is restarting already.
     if (s.Monitored && restartDelay(rec, 0, 0) !== null && monitorAlive(engine, rec)) return { ...base, Status: 'restarting' };
-    return { ...base, Status: 'exited', ExitCode: 255, FinishedAt: s.FinishedAt };
+    // When it ended is unknown too: say it ended no later than it started rather than in year 1.
+    return { ...base, Status: 'exited', ExitCode: 255, FinishedAt: s.FinishedAt === ZERO_TIME ? s.StartedAt : s.FinishedAt };
   }
   return base;
 }

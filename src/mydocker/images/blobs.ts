@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { InputError } from '../errors.js';
+import { InputError, systemError } from '../errors.js';
 import { hexOf, sha256 } from './digest.js';
 
 export interface IngestedBlob {
@@ -46,7 +46,11 @@ export async function writeHashed(input: AsyncIterable<Buffer>, path: string, on
     for await (const chunk of input) {
       hash.update(chunk);
       let off = 0;
-      while (off < chunk.length) off += writeSync(fd, chunk, off);
+      try {
+        while (off < chunk.length) off += writeSync(fd, chunk, off);
+      } catch (e) {
+        throw systemError(`write ${path}`, e);
+      }
       size += chunk.length;
       onBytes?.(chunk.length);
     }
@@ -106,6 +110,8 @@ export class BlobStore {
       let off = 0;
       while (off < data.length) off += writeSync(fd, data, off);
       fsyncSync(fd);
+    } catch (e) {
+      throw systemError(`write ${path}`, e);
     } finally {
       closeSync(fd);
     }

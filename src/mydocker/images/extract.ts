@@ -24,7 +24,7 @@ import {
 } from '../../kernel/at.js';
 import { KernelError } from '../../kernel/ffi.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO } from '../../kernel/files.js';
-import { InputError } from '../errors.js';
+import { InputError, systemError } from '../errors.js';
 import { headerXattrs, type TarEntry, type TarHeader } from './tar.js';
 
 export const WHITEOUT_PREFIX = '.wh.';
@@ -277,7 +277,11 @@ export async function extractTree(entries: AsyncIterable<TarEntry>, dest: string
           try {
             let n = 0;
             for await (const chunk of body) {
-              writeAll(fd, chunk);
+              try {
+                writeAll(fd, chunk);
+              } catch (e) {
+                throw systemError(`${what}: write ${display}`, e); // a full disk names what it refused
+              }
               n += chunk.length;
             }
             if (n !== h.size) throw new InputError(`${what}: tar entry ${JSON.stringify(h.name)}: truncated (${n} of ${h.size} bytes)`);

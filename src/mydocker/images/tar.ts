@@ -10,7 +10,7 @@
 import type { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import tarHeaders from 'tar-stream/headers.js';
-import { InputError } from '../errors.js';
+import { InputError, MydockerError, systemError } from '../errors.js';
 
 export type TarType =
   | 'file'
@@ -119,10 +119,17 @@ class EndMarker {
   }
 }
 
-function corrupt(what: string, e: unknown): InputError {
+function corrupt(what: string, e: unknown): MydockerError {
   const msg = e instanceof Error ? e.message : String(e);
-  if (e instanceof InputError) return e;
+  if (e instanceof MydockerError) return e; // already says what went wrong
   const code = (e as NodeJS.ErrnoException)?.code ?? '';
+  // The disk failed, not the archive: a full disk (ENOSPC), a quota, an I/O error while
+  // writing what was unpacked. Saying "corrupt" would send the user after a good file.
+  const sys = e as NodeJS.ErrnoException;
+  if (sys.syscall) {
+    const err = systemError(`${what}: cannot unpack it: ${sys.syscall}${sys.path ? ` ${sys.path}` : ''}`, e);
+    if (err instanceof MydockerError) return err;
+  }
   if (code.startsWith('Z_') || /unexpected end of file|incorrect header check|invalid (block|distance|stored)/.test(msg)) {
     return new InputError(`${what}: corrupt or truncated compressed data (${msg})`);
   }
@@ -211,12 +218,16 @@ export function writeEntry(
   const name = header.type === 'directory' && !header.name.endsWith('/') ? `${header.name}/` : header.name;
   const h = { ...header, name, pax: header.pax ?? undefined } as unknown as tarStream.Headers;
   return new Promise<void>((resolve, reject) => {
+    // An entry's sink errors when the pack is destroyed under it (its reader failed: a full
+    // disk while committing); unheard, that 'error' would crash the process. It is the
+    // reader's failure that gets reported, so ours only settles the promise.
     if (data === undefined || Buffer.isBuffer(data)) {
       const buf = data ?? (header.type === 'file' || header.type === 'contiguous-file' ? Buffer.alloc(0) : undefined);
-      pack.entry(h, buf, (err) => (err ? reject(err) : resolve()));
+      pack.entry(h, buf, (err) => (err ? reject(err) : resolve())).on('error', reject);
       return;
     }
     const sink = pack.entry(h, (err) => (err ? reject(err) : resolve()));
+    sink.on('error', reject);
     (async () => {
       for await (const chunk of data) {
         if (!sink.write(chunk)) await new Promise((r) => sink.once('drain', r));

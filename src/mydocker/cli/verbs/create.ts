@@ -2,7 +2,7 @@
 import { createContainer } from '../../containers/lifecycle.js';
 import type { RunFlags } from '../../containers/options.js';
 import { resolveRunTarget } from '../../images/resolve.js';
-import { engineFor, type Globals } from '../globals.js';
+import { engineFor, warn, type Globals } from '../globals.js';
 
 export default async function (imageArg: string, command: string[], o: RunFlags, g: Globals): Promise<void> {
   const engine = engineFor(g);
@@ -11,7 +11,9 @@ export default async function (imageArg: string, command: string[], o: RunFlags,
   let record;
   try {
     const target = await resolveRunTarget(engine, imageArg, command);
-    ({ record } = await createContainer(engine, target.imageRef, target.image, target.command, o));
+    let warnings;
+    ({ record, warnings } = await createContainer(engine, target.imageRef, target.image, target.command, o));
+    for (const w of warnings) warn(w);
   } finally {
     release();
   }

@@ -1,13 +1,12 @@
 // `run`: create + start, then -d prints the id, or the container runs in the foreground and
 // its exit status is ours (--rm removes it afterwards).
 import { trace } from '../../../trace.js';
-import { cleanupContainer, holdAttachLock, createContainer, removeContainer, startContainer } from '../../containers/lifecycle.js';
+import { holdAttachLock, createContainer, finishForeground, removeContainer, startContainer } from '../../containers/lifecycle.js';
 import type { RunFlags } from '../../containers/options.js';
-import { liveState } from '../../containers/status.js';
 import { InputError } from '../../errors.js';
 import { resolveRunTarget } from '../../images/resolve.js';
 import { foreground, parseDetachKeys, terminalSize } from '../foreground.js';
-import { engineFor, type Globals } from '../globals.js';
+import { engineFor, warn, type Globals } from '../globals.js';
 
 export default async function (imageArg: string, command: string[], o: RunFlags, g: Globals): Promise<number> {
   const engine = engineFor(g);
@@ -19,7 +18,9 @@ export default async function (imageArg: string, command: string[], o: RunFlags,
   try {
     const target = await resolveRunTarget(engine, imageArg, command);
     trace('mydocker: image resolved');
-    ({ record } = await createContainer(engine, target.imageRef, target.image, target.command, o));
+    let warnings;
+    ({ record, warnings } = await createContainer(engine, target.imageRef, target.image, target.command, o));
+    for (const w of warnings) warn(w);
     trace('mydocker: container created');
   } finally {
     unhold();
@@ -54,9 +55,7 @@ export default async function (imageArg: string, command: string[], o: RunFlags,
     trace('mydocker: container exited, output drained');
     session.close(); // the terminal back to normal before anything else is printed
     // The monitor's exit file is written; its cleanup command waits for our lock.
-    const code = liveState(engine, engine.containers.read(id)).ExitCode;
-    if (o.rm) await removeContainer(engine, id, { force: true, volumes: true });
-    else cleanupContainer(engine, id);
+    const code = await finishForeground(engine, id, !!o.rm, warn);
     trace('mydocker: removed');
     return code;
   } finally {

@@ -1,9 +1,10 @@
 // `start`: start created or stopped containers; -a attaches the (single) container's output.
-import { cleanupContainer, holdAttachLock, removeContainer, startContainer } from '../../containers/lifecycle.js';
+import { finishForeground, holdAttachLock, startContainer } from '../../containers/lifecycle.js';
 import { liveState } from '../../containers/status.js';
 import { InputError } from '../../errors.js';
 import { foreground, parseDetachKeys, terminalSize } from '../foreground.js';
-import { engineFor, printLines, type Globals } from '../globals.js';
+import { engineFor, printLines, warn, type Globals } from '../globals.js';
+import { forEach } from './each.js';
 
 export default async function (refs: string[], o: { attach?: boolean; interactive?: boolean; detachKeys?: string }, g: Globals): Promise<number> {
   const engine = engineFor(g);
@@ -20,30 +21,18 @@ export default async function (refs: string[], o: { attach?: boolean; interactiv
         return 0;
       }
       session.close();
-      const code = liveState(engine, engine.containers.read(id)).ExitCode;
-      if (rec.HostConfig.AutoRemove) await removeContainer(engine, id, { force: true, volumes: true });
-      else cleanupContainer(engine, id);
-      return code;
+      return await finishForeground(engine, id, rec.HostConfig.AutoRemove, warn);
     } finally {
       session.close();
       release();
     }
   }
-  const done: string[] = [];
-  let failed: unknown;
-  for (const ref of refs) {
-    try {
-      const id = engine.containers.resolve(ref);
-      const live = liveState(engine, engine.containers.read(id));
-      // docker: a restarting container counts as running; its policy is about to start it.
-      if (!live.Running && live.Status !== 'restarting') (await startContainer(engine, id)).monitor.release();
-      done.push(ref);
-    } catch (e) {
-      failed ??= e;
-      process.stderr.write(`mydocker: ${(e as Error).message}\n`);
-    }
-  }
+  const done = await forEach(refs, async (ref) => {
+    const id = engine.containers.resolve(ref);
+    const live = liveState(engine, engine.containers.read(id));
+    // docker: a restarting container counts as running; its policy is about to start it.
+    if (!live.Running && live.Status !== 'restarting') (await startContainer(engine, id)).monitor.release();
+  });
   printLines(done);
-  if (failed) throw failed;
   return 0;
 }
