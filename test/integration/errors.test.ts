@@ -8,7 +8,7 @@
 // CRI plugin's pause container (oomScoreAdj -998) meets on such hosts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { baseConfig, haveRunc, OURS, RUNC, Sandbox, uniqueId, withSandbox, type Runtime } from '../helpers/runtime.js';
@@ -135,6 +135,34 @@ describe('a capability the host cannot grant fails create', () => {
       assert.notEqual(r.status, 0, 'create fails');
       assert.equal(sb.state(id), null, 'and leaves no container');
       if (rt === OURS) assert.match(r.stderr, /process\.capabilities\.permitted: CAP_SYS_RESOURCE not held by the runtime: capset: Operation not permitted/);
+    }));
+  }
+});
+
+// A full disk under the state root: create cannot save state.json. runc fails too (control);
+// ours says which file and ENOSPC in one line, and leaves no container: no state dir, no init
+// waiting on exec.fifo, no cgroup (withSandbox checks the processes and cgroups).
+describe('a full state root fails create and leaves nothing', () => {
+  for (const rt of [RUNC, OURS]) {
+    it(rt.name, { skip: rt === RUNC && !haveRunc() && 'runc is not installed' }, withSandbox(rt, (sb) => {
+      mkdirSync(sb.root, { recursive: true });
+      assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', sb.root]).status, 0, 'mount a small tmpfs');
+      try {
+        spawnSync('dd', ['if=/dev/zero', `of=${join(sb.root, 'filler')}`, 'bs=4k', 'count=1000'], { stdio: 'ignore' });
+        assert.equal(statfsSync(sb.root).bavail, 0, 'the disk is full');
+        const id = sb.track(uniqueId('full'));
+        const r = sb.run(['create', '-b', sb.bundle(baseConfig(['true'])), id], { detached: true });
+        assert.notEqual(r.status, 0, `create fails: ${r.stderr}`);
+        if (rt === OURS) {
+          const lines = r.stderr.trim().split('\n');
+          assert.equal(lines.length, 1, r.stderr);
+          assert.match(lines[0]!, new RegExp(`container ${id}: save its state: write \\S+/${id}/state\\.json\\S*: No space left on device \\(ENOSPC\\)`));
+        }
+        assert.deepEqual(readdirSync(sb.root), ['filler'], 'no state dir left');
+        assert.equal(sb.run(['delete', '--force', id]).status === 0 || sb.state(id) === null, true);
+      } finally {
+        spawnSync('umount', ['-l', sb.root]);
+      }
     }));
   }
 });
