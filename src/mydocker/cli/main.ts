@@ -47,10 +47,8 @@ function addRunOptions(cmd: Command, create = false): Command {
   for (const f of RUN_FLAGS) {
     if (create && (f.long === 'detach' || f.long === 'detach-keys')) continue;
     const flags = `${f.short ? `-${f.short}, ` : ''}--${f.long}${f.value ? ' <value>' : ''}`;
-    const opt = new Option(flags);
-    if (f.value && ['env', 'env-file', 'volume', 'tmpfs', 'label', 'publish', 'expose', 'network-alias', 'add-host', 'dns', 'dns-search', 'dns-option', 'cap-add', 'cap-drop', 'security-opt', 'device', 'ulimit'].includes(f.long)) {
-      opt.argParser(collect as (v: string, p: unknown) => unknown);
-    }
+    const opt = new Option(flags, f.help);
+    if (f.repeat) opt.argParser(collect as (v: string, p: unknown) => unknown);
     cmd.addOption(opt);
   }
   return cmd;

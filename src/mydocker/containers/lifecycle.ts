@@ -25,7 +25,7 @@ import { containerLower, createRootfsDirs, mountRootfs, rootfsDirs, unmountRootf
 import { buildSpec, processArgs, type HostDevice, type ResolvedMount } from './spec.js';
 import { exitDir, liveState } from './status.js';
 import { generatedName, newId, shortId, validateName } from './store.js';
-import { resolveUser } from './users.js';
+import { resolveGroupAdd, resolveUser } from './users.js';
 
 export interface CreateResult {
   record: ContainerRecord;
@@ -39,6 +39,7 @@ export interface CreateResult {
  */
 export async function createContainer(engine: Engine, imageRef: string, image: Image, command: string[], flags: RunFlags): Promise<CreateResult> {
   const spec = containerSpec(imageRef, image, command, flags);
+  spec.mounts.push(...volumesFrom(engine, spec.hostConfig.VolumesFrom ?? [], spec.mounts));
   // Checked (and the default network made, on first need) before anything of the container exists.
   const { networks, warnings } = networksAtCreate(engine, spec.hostConfig, flags);
   const id = newId();
@@ -89,7 +90,7 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
     const args = processArgs(rec);
     rec.Path = args[0] ?? '';
     rec.Args = args.slice(1);
-    if (!rec.Config.Hostname) rec.Config.Hostname = rec.HostConfig.NetworkMode === 'host' ? hostHostnameText() : shortId(id);
+    if (!rec.Config.Hostname) rec.Config.Hostname = rec.HostConfig.NetworkMode === 'host' || rec.HostConfig.UTSMode === 'host' ? hostHostnameText() : shortId(id);
     // Written first: from here on, `rm -f <id>` finds and removes whatever follows.
     engine.containers.write(rec);
     crashPoint('create:record-written');
@@ -113,12 +114,35 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
   }
 }
 
+/**
+ * --volumes-from: the other containers' binds and volumes at the same paths (the volumes
+ * themselves, not copies), read-write as they were unless :ro/:rw says otherwise; a path the
+ * new container mounts itself (-v, --mount) keeps its own.
+ */
+function volumesFrom(engine: Engine, specs: string[], own: MountPoint[]): MountPoint[] {
+  const taken = new Set(own.map((m) => m.Destination));
+  const out: MountPoint[] = [];
+  for (const spec of specs) {
+    const [ref = '', mode] = spec.split(':');
+    const from = engine.containers.read(engine.containers.resolve(ref));
+    for (const m of from.Mounts) {
+      if ((m.Type !== 'bind' && m.Type !== 'volume') || taken.has(m.Destination)) continue;
+      taken.add(m.Destination);
+      const rw = mode === 'ro' ? false : mode === 'rw' ? true : m.RW;
+      const modes = m.Mode.split(',').filter((x) => x && x !== 'ro' && x !== 'rw' && x !== 'nocopy');
+      out.push({ ...m, RW: rw, Mode: [...modes, ...(rw ? [] : ['ro'])].join(','), CopyUp: false });
+    }
+  }
+  return out;
+}
+
 function resolveVolume(engine: Engine, rec: ContainerRecord, m: MountPoint): MountPoint {
   if (m.Type !== 'volume') return m;
   const { volume } = engine.volumes.ensure(m.Name ?? '');
   if (!m.Name) rec.AnonymousVolumes.push(volume.Name);
   engine.containers.write(rec);
-  return { ...m, Name: volume.Name, Source: volume.Mountpoint, CopyUp: !m.Mode.split(',').includes('nocopy') };
+  // (--volumes-from shares a volume that is already someone's: nothing to copy up.)
+  return { ...m, Name: volume.Name, Source: volume.Mountpoint, CopyUp: m.CopyUp !== false && !m.Mode.split(',').includes('nocopy') };
 }
 
 /**
@@ -227,9 +251,11 @@ async function startLocked(engine: Engine, rec: ContainerRecord, opts: StartOpti
 
     copyUpVolumes(engine, rec, dirs.merged);
     const user = resolveUser(dirs.merged, rec.Config.User || '');
+    const extraGids = resolveGroupAdd(dirs.merged, hc.GroupAdd ?? []);
+    user.additionalGids = [...new Set([...user.additionalGids, ...extraGids])].filter((g) => g !== user.gid);
     if (rec.Config.WorkingDir) ensureWorkdir(dirs.merged, rec.Config.WorkingDir, user.uid, user.gid);
     const mounts: ResolvedMount[] = rec.Mounts.map((m) => {
-      if (m.Type === 'bind') ensureBindSource(m);
+      if (m.Type === 'bind') ensureBindSource(m, hc.Mounts?.some((x) => x.Type === 'bind' && x.Target === m.Destination) ?? false);
       return { source: m.Source, destination: m.Destination, rw: m.RW, propagation: m.Propagation };
     });
     const devices = rec.HostConfig.Devices.map((d) => ({ device: statDevice(d.PathOnHost), containerPath: d.PathInContainer, permissions: d.CgroupPermissions }));
@@ -364,11 +390,12 @@ function ensureWorkdir(rootfs: string, dir: string, uid: number, gid: number): v
   }
 }
 
-function ensureBindSource(m: MountPoint): void {
-  // docker -v creates a missing host directory; it never replaces anything that exists.
+function ensureBindSource(m: MountPoint, fromMountFlag: boolean): void {
+  // docker -v creates a missing host directory; --mount refuses it. Neither replaces anything.
   try {
     lstatSync(m.Source);
   } catch {
+    if (fromMountFlag) throw new InputError(`--mount target=${m.Destination}: bind source path does not exist: ${m.Source}`);
     mkdirSync(m.Source, { recursive: true, mode: 0o755 });
   }
 }

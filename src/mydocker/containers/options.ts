@@ -8,6 +8,7 @@ import { SIGNALS } from '../../spec/tables.js';
 import { ramInBytes } from '../../spec/units.js';
 import { InputError } from '../errors.js';
 import { HOST_GATEWAY } from './etc-files.js';
+import { mountPointOf, parseMountFlag, tmpfsOptionsOf } from './mount-flag.js';
 import { parseRestartPolicy } from './restart.js';
 import type { Image, ImageRunConfig } from '../images/types.js';
 import type { ContainerConfig, DeviceMapping, HostConfig, MountPoint, PortBinding } from './record.js';
@@ -57,6 +58,22 @@ export interface RunFlags {
   device?: string[];
   ulimit?: string[];
   restart?: string;
+  mount?: string[];
+  volumesFrom?: string[];
+  pid?: string;
+  ipc?: string;
+  uts?: string;
+  sysctl?: string[];
+  groupAdd?: string[];
+  cidfile?: string;
+  pull?: string;
+  labelFile?: string[];
+  cpuPeriod?: string;
+  cpuQuota?: string;
+  cpusetMems?: string;
+  memoryReservation?: string;
+  oomKillDisable?: boolean;
+  oomScoreAdj?: string;
 }
 
 /** What a container is made of, before it has an id. */
@@ -294,7 +311,7 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
   if (f.workdir !== undefined && !isAbsolute(f.workdir)) throw new InputError(`--workdir ${f.workdir}: must be an absolute path`);
 
   const labels: Record<string, string> = { ...(ic.Labels ?? {}) };
-  for (const l of f.label ?? []) {
+  for (const l of [...(f.labelFile ?? []).flatMap(readLabelFile), ...(f.label ?? [])]) {
     const [k, v] = parseLabel(l);
     labels[k] = v;
   }
@@ -309,6 +326,18 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
     if (!memory) throw new InputError('--memory-swap: needs --memory too (it is memory plus swap)');
     if (memorySwap !== -1 && memorySwap < memory) throw new InputError(`--memory-swap ${f.memorySwap}: must be at least --memory ${f.memory} (it is memory plus swap)`);
   }
+  const memoryReservation = f.memoryReservation ? bytesFlag('--memory-reservation', f.memoryReservation) : 0;
+  if (memory && memoryReservation > memory) {
+    throw new InputError(`--memory-reservation ${f.memoryReservation}: must be below --memory ${f.memory} (a soft limit under the hard one)`);
+  }
+  const nanoCpus = f.cpus ? cpusFlag(f.cpus) : 0;
+  const cpuPeriod = f.cpuPeriod !== undefined ? intFlag('--cpu-period', f.cpuPeriod, 0) : 0;
+  const cpuQuota = f.cpuQuota !== undefined ? intFlag('--cpu-quota', f.cpuQuota, -1) : 0;
+  if (nanoCpus && (cpuPeriod || cpuQuota)) throw new InputError('Conflicting options: --cpus and --cpu-period/--cpu-quota cannot both be set');
+  if (cpuPeriod && (cpuPeriod < 1000 || cpuPeriod > 1_000_000)) throw new InputError(`--cpu-period ${f.cpuPeriod}: must be between 1000 and 1000000 (microseconds)`);
+  if (cpuQuota > 0 && cpuQuota < 1000) throw new InputError(`--cpu-quota ${f.cpuQuota}: must be at least 1000 (microseconds), or -1 for none`);
+  const oomScoreAdj = f.oomScoreAdj !== undefined ? intFlag('--oom-score-adj', f.oomScoreAdj, -1000) : 0;
+  if (oomScoreAdj > 1000) throw new InputError(`--oom-score-adj ${f.oomScoreAdj}: must be between -1000 and 1000`);
   const restartPolicy = parseRestartPolicy(f.restart ?? 'no');
   // docker's rule: a container that restarts cannot also be removed when it exits.
   if (f.rm && restartPolicy.Name !== 'no') throw new InputError('Conflicting options: --restart and --rm');
@@ -318,6 +347,11 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
   if (!/^(none|host|bridge|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/.test(network) || network.startsWith('container:')) {
     throw new InputError(`--network ${network}: invalid network mode (none, host, bridge or a network name)`);
   }
+  const pidMode = namespaceMode('--pid', f.pid, ['host']);
+  const ipcMode = namespaceMode('--ipc', f.ipc, ['host', 'private', 'shareable', 'none']) || 'private';
+  const utsMode = namespaceMode('--uts', f.uts, ['host']);
+  if (utsMode === 'host' && f.hostname !== undefined) throw new InputError('Conflicting options: --hostname and --uts=host');
+  const sysctls = parseSysctls(f.sysctl ?? [], { hostNetwork: network === 'host', hostIpc: ipcMode === 'host', hostUts: utsMode === 'host' });
   const portBindings: Record<string, PortBinding[]> = {};
   for (const p of f.publish ?? []) {
     const { key, binding } = parsePublish(p);
@@ -334,10 +368,16 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
     tmpfs[posix.normalize(dest)] = opts;
   }
 
-  const mounts = (f.volume ?? []).map(parseVolume);
+  const mountSpecs = (f.mount ?? []).map(parseMountFlag);
+  for (const m of mountSpecs) {
+    if (m.Type !== 'tmpfs') continue;
+    if (Object.hasOwn(tmpfs, m.Target)) throw new InputError(`--mount/--tmpfs: duplicate mount point ${m.Target}`);
+    tmpfs[m.Target] = tmpfsOptionsOf(m);
+  }
+  const mounts = [...(f.volume ?? []).map(parseVolume), ...mountSpecs.filter((m) => m.Type !== 'tmpfs').map(mountPointOf)];
   const seen = new Set<string>();
   for (const m of [...mounts.map((x) => x.Destination), ...Object.keys(tmpfs)]) {
-    if (seen.has(m)) throw new InputError(`-v/--tmpfs: duplicate mount point ${m}`);
+    if (seen.has(m)) throw new InputError(`-v/--mount/--tmpfs: duplicate mount point ${m}`);
     seen.add(m);
   }
   // Image VOLUMEs not covered by a -v become anonymous volumes, as in docker.
@@ -382,7 +422,13 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
     Devices: (f.device ?? []).map(parseDevice),
     Memory: memory,
     MemorySwap: memorySwap || (memory ? memory * 2 : 0),
-    NanoCpus: f.cpus ? cpusFlag(f.cpus) : 0,
+    NanoCpus: nanoCpus,
+    CpuPeriod: cpuPeriod,
+    CpuQuota: cpuQuota,
+    CpusetMems: f.cpusetMems ? checkCpuset(f.cpusetMems, '--cpuset-mems') : '',
+    MemoryReservation: memoryReservation,
+    OomKillDisable: !!f.oomKillDisable,
+    OomScoreAdj: oomScoreAdj,
     CpuShares: f.cpuShares ? intFlag('--cpu-shares', f.cpuShares, 0) : 0,
     CpusetCpus: f.cpusetCpus ? checkCpuset(f.cpusetCpus) : '',
     PidsLimit: f.pidsLimit !== undefined ? intFlag('--pids-limit', f.pidsLimit, -1) : null,
@@ -390,9 +436,19 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
     ShmSize: f.shmSize ? bytesFlag('--shm-size', f.shmSize) : 64 * 1024 * 1024,
     Tmpfs: tmpfs,
     Init: false,
-    IpcMode: 'private',
-    PidMode: '',
-    UTSMode: '',
+    IpcMode: ipcMode,
+    PidMode: pidMode,
+    UTSMode: utsMode,
+    Sysctls: sysctls,
+    GroupAdd: (f.groupAdd ?? []).map((g) => {
+      if (!/^[a-zA-Z0-9_][a-zA-Z0-9_.-]*\$?$/.test(g)) throw new InputError(`--group-add ${g}: not a group name or number`);
+      return g;
+    }),
+    Mounts: mountSpecs,
+    VolumesFrom: (f.volumesFrom ?? []).map((v) => {
+      if (!/^[^:]+(:(ro|rw))?$/.test(v)) throw new InputError(`--volumes-from ${v}: want CONTAINER[:ro|rw]`);
+      return v;
+    }),
     ExtraHosts: (f.addHost ?? []).map((h) => parseAddHost(h, network)),
     Dns: (f.dns ?? []).map((d) => {
       if (!isIP(d.trim())) throw new InputError(`invalid argument ${JSON.stringify(d)} for "--dns" flag: IP address is not correctly formatted: ${d}`);
@@ -436,9 +492,56 @@ export function parseAddHost(spec: string, networkMode: string): string {
   return `${name}:${ip}`;
 }
 
-function checkCpuset(v: string): string {
-  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v)) throw new InputError(`--cpuset-cpus ${v}: invalid list of CPUs (e.g. 0-2,4)`);
+function checkCpuset(v: string, flag = '--cpuset-cpus'): string {
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v)) throw new InputError(`${flag} ${v}: invalid list (e.g. 0-2,4)`);
   return v;
+}
+
+/** --pid/--ipc/--uts: one of `known` or '' (the container's own); `container:` is not supported. */
+function namespaceMode(flag: string, v: string | undefined, known: string[]): string {
+  if (v === undefined || v === '') return '';
+  if (known.includes(v)) return v;
+  if (v.startsWith('container:')) throw new InputError(`${flag} ${v}: joining another container's namespace is not supported (${known.join(', ')})`);
+  throw new InputError(`${flag} ${v}: invalid mode (${known.join(', ')})`);
+}
+
+/**
+ * --sysctl K=V, docker's rule: only namespaced sysctls, the container's own — IPC ones
+ * (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*) not with --ipc host, net.* not with
+ * --network host, kernel.domainname/hostname not with --uts host.
+ */
+export function parseSysctls(specs: string[], host: { hostNetwork: boolean; hostIpc: boolean; hostUts: boolean }): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) throw new InputError(`--sysctl ${spec}: want name=value (e.g. net.ipv4.ip_forward=1)`);
+    const key = spec.slice(0, eq).trim().replace(/\//g, '.');
+    const value = spec.slice(eq + 1);
+    const ipc = /^(kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)|fs\.mqueue\.[a-z_]+)$/.test(key);
+    const net = key.startsWith('net.');
+    const uts = key === 'kernel.domainname' || key === 'kernel.hostname';
+    if (!ipc && !net && !uts) throw new InputError(`--sysctl ${spec}: sysctl ${JSON.stringify(key)} is not namespaced (allowed: net.*, kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, kernel.domainname)`);
+    if (net && host.hostNetwork) throw new InputError(`--sysctl ${spec}: sysctl ${JSON.stringify(key)} is not allowed in the host's network namespace (--network host)`);
+    if (ipc && host.hostIpc) throw new InputError(`--sysctl ${spec}: sysctl ${JSON.stringify(key)} is not allowed in the host's IPC namespace (--ipc host)`);
+    if (uts && host.hostUts) throw new InputError(`--sysctl ${spec}: sysctl ${JSON.stringify(key)} is not allowed in the host's UTS namespace (--uts host)`);
+    if (key === 'kernel.hostname') throw new InputError(`--sysctl ${spec}: use --hostname to set the hostname`);
+    out[key] = value;
+  }
+  return out;
+}
+
+/** --label-file: KEY=VALUE lines, # comments and blank lines skipped. */
+function readLabelFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InputError(`--label-file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }
 
 /** --security-opt: seccomp=unconfined|FILE, no-new-privileges[:true|false], apparmor=…, label=… */

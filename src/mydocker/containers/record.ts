@@ -5,6 +5,8 @@
 //
 // On disk: <lib>/containers/<id>/container.json, written atomically under the container's lock.
 
+import type { MountSpec } from './mount-flag.js';
+
 /** docker's container Config (the fields mydocker sets and `inspect` shows). */
 export interface ContainerConfig {
   Hostname: string;
@@ -73,6 +75,19 @@ export interface HostConfig {
   DnsOptions?: string[];
   /** --restart. Absent in records older than the flag (meaning "no"). */
   RestartPolicy?: RestartPolicy;
+  /** --sysctl, --group-add, --mount (as given; binds and volumes are also in Mounts). */
+  Sysctls?: Record<string, string>;
+  GroupAdd?: string[];
+  Mounts?: MountSpec[];
+  /** --volumes-from, as given (CONTAINER[:ro|rw]). */
+  VolumesFrom?: string[];
+  /** --cpu-period/--cpu-quota (µs), --cpuset-mems, --memory-reservation, --oom-kill-disable, --oom-score-adj. */
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetMems?: string;
+  MemoryReservation?: number;
+  OomKillDisable?: boolean;
+  OomScoreAdj?: number;
 }
 
 /** docker's HostConfig.RestartPolicy; MaximumRetryCount only with on-failure (0: unlimited). */

@@ -82,12 +82,16 @@ export function buildSpec(rec: ContainerRecord, ctx: SpecContext): Spec {
     // docker: a privileged container's /sys and cgroup view are writable.
     for (const m of mounts) if (m.destination === '/sys' || m.destination === '/sys/fs/cgroup') m.options = m.options!.filter((o) => o !== 'ro');
   }
-  mounts.push({
-    destination: '/dev/shm',
-    type: 'tmpfs',
-    source: 'shm',
-    options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${hc.ShmSize}`],
-  });
+  // /dev/shm: the container's own, the host's with --ipc host, none with --ipc none (docker).
+  if (hc.IpcMode === 'host') mounts.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] });
+  else if (hc.IpcMode !== 'none') {
+    mounts.push({
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${hc.ShmSize}`],
+    });
+  }
   for (const [dest, opts] of Object.entries(hc.Tmpfs)) {
     mounts.push({ destination: dest, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(opts ? opts.split(',') : [])] });
   }
@@ -114,7 +118,13 @@ export function buildSpec(rec: ContainerRecord, ctx: SpecContext): Spec {
   mounts.sort((a, b) => depth(a.destination) - depth(b.destination));
 
   const network = hc.NetworkMode;
-  const namespaces: NonNullable<Spec['linux']>['namespaces'] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }];
+  // --pid/--ipc/--uts host: that namespace is the host's (no entry: the runtime's own).
+  const namespaces: NonNullable<Spec['linux']>['namespaces'] = [];
+  if (hc.PidMode !== 'host') namespaces.push({ type: 'pid' });
+  if (hc.IpcMode !== 'host') namespaces.push({ type: 'ipc' });
+  const ownUts = hc.UTSMode !== 'host';
+  if (ownUts) namespaces.push({ type: 'uts' });
+  namespaces.push({ type: 'mount' }, { type: 'cgroup' });
   if (network !== 'host') namespaces.push(ctx.netnsPath ? { type: 'network', path: ctx.netnsPath } : { type: 'network' });
 
   let seccomp: NonNullable<Spec['linux']>['seccomp'];
@@ -138,6 +148,7 @@ export function buildSpec(rec: ContainerRecord, ctx: SpecContext): Spec {
       cwd: rec.Config.WorkingDir || '/',
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: nnp !== undefined && nnp !== 'false',
+      ...(hc.OomScoreAdj ? { oomScoreAdj: hc.OomScoreAdj } : {}),
       ...(hc.Ulimits.length
         ? {
             rlimits: hc.Ulimits.map((u) => {
@@ -149,13 +160,14 @@ export function buildSpec(rec: ContainerRecord, ctx: SpecContext): Spec {
         : {}),
     },
     root: { path: ctx.rootfs, readonly: hc.ReadonlyRootfs },
-    hostname: ctx.hostname,
+    ...(ownUts ? { hostname: ctx.hostname } : {}),
     mounts,
     ...(ctx.hooks ? { hooks: ctx.hooks } : {}),
     annotations: { 'org.mydocker.container.id': rec.Id, 'org.mydocker.container.name': rec.Name, ...(ctx.annotations ?? {}) },
     linux: {
       resources: resources(rec, ctx),
       namespaces,
+      ...(hc.Sysctls && Object.keys(hc.Sysctls).length ? { sysctl: { ...hc.Sysctls } } : {}),
       devices: ctx.devices.map((d) => ({
         path: d.containerPath,
         type: d.device.type,
@@ -181,14 +193,22 @@ function resources(rec: ContainerRecord, ctx: SpecContext): LinuxResources {
         ...ctx.devices.map((d) => ({ allow: true, type: d.device.type, major: d.device.major, minor: d.device.minor, access: d.permissions })),
       ];
   const r: LinuxResources = { devices };
-  if (hc.Memory) r.memory = { limit: hc.Memory, ...(hc.MemorySwap ? { swap: hc.MemorySwap } : {}) };
+  const memory: NonNullable<LinuxResources['memory']> = {};
+  if (hc.Memory) memory.limit = hc.Memory;
+  if (hc.Memory && hc.MemorySwap) memory.swap = hc.MemorySwap;
+  if (hc.MemoryReservation) memory.reservation = hc.MemoryReservation;
+  if (hc.OomKillDisable) memory.disableOOMKiller = true;
+  if (Object.keys(memory).length) r.memory = memory;
   const cpu: NonNullable<LinuxResources['cpu']> = {};
   if (hc.NanoCpus) {
     cpu.period = 100000;
     cpu.quota = Math.round((hc.NanoCpus * 100000) / 1e9);
   }
+  if (hc.CpuPeriod) cpu.period = hc.CpuPeriod;
+  if (hc.CpuQuota) cpu.quota = hc.CpuQuota;
   if (hc.CpuShares) cpu.shares = hc.CpuShares;
   if (hc.CpusetCpus) cpu.cpus = hc.CpusetCpus;
+  if (hc.CpusetMems) cpu.mems = hc.CpusetMems;
   if (Object.keys(cpu).length) r.cpu = cpu;
   if (hc.PidsLimit !== null && hc.PidsLimit !== 0) r.pids = { limit: hc.PidsLimit };
   return r;

@@ -112,3 +112,18 @@ export function resolveUserIn(spec: string, passwd: string, group: string, flag 
 export function resolveUser(rootfs: string, spec: string, flag = '--user'): ResolvedUser {
   return resolveUserIn(spec, readInRoot(rootfs, '/etc/passwd'), readInRoot(rootfs, '/etc/group'), flag);
 }
+
+/** --group-add: numbers as they are, names looked up in the image's /etc/group (docker's rule). */
+export function groupAddIn(groups: string[], group: string): number[] {
+  const entries = parseGroup(group);
+  return groups.map((g) => {
+    if (isId(g)) return Number(g);
+    const e = entries.find((x) => x.name === g);
+    if (!e) throw new InputError(`--group-add ${g}: unable to find group ${g}: no matching entries in group file`);
+    return e.gid;
+  });
+}
+
+export function resolveGroupAdd(rootfs: string, groups: string[]): number[] {
+  return groups.length ? groupAddIn(groups, readInRoot(rootfs, '/etc/group')) : [];
+}

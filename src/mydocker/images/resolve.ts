@@ -6,7 +6,7 @@
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine.js';
-import { NotFoundError } from '../errors.js';
+import { InputError, NotFoundError } from '../errors.js';
 import type { Image } from './types.js';
 
 export interface RunTarget {
@@ -17,13 +17,27 @@ export interface RunTarget {
 
 const DEFAULT_NAMES = new Set(['busybox', 'busybox:latest', 'library/busybox', 'library/busybox:latest', 'docker.io/library/busybox', 'docker.io/library/busybox:latest']);
 
-export async function resolveRunTarget(engine: Engine, ref: string, command: string[]): Promise<RunTarget> {
+/** `--pull`: docker's policies. */
+export type PullPolicy = 'missing' | 'always' | 'never';
+
+export function parsePullPolicy(v: string | undefined): PullPolicy {
+  if (v === undefined || v === 'missing') return 'missing';
+  if (v === 'always' || v === 'never') return v;
+  throw new InputError(`--pull ${v}: invalid pull policy (always, missing or never)`);
+}
+
+export async function resolveRunTarget(engine: Engine, ref: string, command: string[], pull: PullPolicy = 'missing'): Promise<RunTarget> {
+  if (pull === 'always') {
+    // Asked for explicitly: from its registry, whatever the store has (docker's --pull always).
+    const pulled = await (await import('../registry/auto-pull.js')).pullForRun(engine, ref, { always: true });
+    if (pulled) return { imageRef: ref, image: pulled, command };
+  }
   const found = engine.findImage(ref) ?? (DEFAULT_NAMES.has(ref) ? await engine.images.ensureDefault() : null);
   if (found) return { imageRef: ref, image: found, command };
   const def = await engine.images.ensureDefault();
   if (!ref.includes(':') && (await hasCommand(engine, def, ref))) return { imageRef: 'busybox', image: def, command: [ref, ...command] };
   // Not here: pulled, as docker does, when the reference names a registry reachable here.
-  const pulled = await (await import('../registry/auto-pull.js')).pullForRun(engine, ref);
+  const pulled = pull === 'never' ? null : await (await import('../registry/auto-pull.js')).pullForRun(engine, ref);
   if (pulled) return { imageRef: ref, image: pulled, command };
   throw new NotFoundError('image', `${ref}${ref.includes(':') || ref.includes('@') ? '' : ':latest'} (not in the image store; load, import or pull it first)`);
 }

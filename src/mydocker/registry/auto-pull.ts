@@ -5,7 +5,7 @@
 import type { Engine } from '../engine.js';
 import type { Image } from '../images/types.js';
 
-export async function pullForRun(engine: Engine, ref: string): Promise<Image | null> {
+export async function pullForRun(engine: Engine, ref: string, opts: { always?: boolean } = {}): Promise<Image | null> {
   const [{ parseReference, withDefaultTag, familiarString }, { autoPullAllowed, authKey, loadSettings }, { credentialsPath, readCredentials }] = await Promise.all([
     import('../images/reference.js'),
     import('./hosts.js'),
@@ -20,8 +20,10 @@ export async function pullForRun(engine: Engine, ref: string): Promise<Image | n
   const lib = engine.paths.lib;
   const settings = loadSettings(lib);
   const creds = readCredentials(credentialsPath(lib), authKey(parsed.domain));
-  if (!autoPullAllowed(parsed.domain, settings, creds !== undefined)) return null;
-  process.stderr.write(`Unable to find image '${familiarString(parsed)}' locally\n`);
+  // --pull always asks for the registry explicitly; an image merely missing is pulled only
+  // from where pulling is allowed here (hosts.ts).
+  if (!opts.always && !autoPullAllowed(parsed.domain, settings, creds !== undefined)) return null;
+  if (!opts.always) process.stderr.write(`Unable to find image '${familiarString(parsed)}' locally\n`);
   const [{ pullImage }, { transferRenderer }] = await Promise.all([import('./pull.js'), import('./progress.js')]);
   const reporter = transferRenderer(process.stderr);
   try {

@@ -1,30 +1,18 @@
 // `run`: create + start, then -d prints the id, or the container runs in the foreground and
 // its exit status is ours (--rm removes it afterwards).
 import { trace } from '../../../trace.js';
-import { holdAttachLock, createContainer, finishForeground, removeContainer, startContainer } from '../../containers/lifecycle.js';
+import { holdAttachLock, finishForeground, removeContainer, startContainer } from '../../containers/lifecycle.js';
 import type { RunFlags } from '../../containers/options.js';
 import { InputError } from '../../errors.js';
-import { resolveRunTarget } from '../../images/resolve.js';
 import { foreground, parseDetachKeys, terminalSize } from '../foreground.js';
 import { engineFor, warn, type Globals } from '../globals.js';
+import { createFor } from './create.js';
 
 export default async function (imageArg: string, command: string[], o: RunFlags, g: Globals): Promise<number> {
   const engine = engineFor(g);
   if (o.interactive && o.tty && !o.detach && !process.stdin.isTTY) throw new InputError('the input device is not a TTY (drop -t, or run from a terminal)');
   const detachKeys = o.detachKeys !== undefined ? parseDetachKeys(o.detachKeys) : undefined;
-  // Held from resolving the image until the record names it: no rmi in between.
-  const unhold = await engine.images.hold();
-  let record;
-  try {
-    const target = await resolveRunTarget(engine, imageArg, command);
-    trace('mydocker: image resolved');
-    let warnings;
-    ({ record, warnings } = await createContainer(engine, target.imageRef, target.image, target.command, o));
-    for (const w of warnings) warn(w);
-    trace('mydocker: container created');
-  } finally {
-    unhold();
-  }
+  const record = await createFor(engine, imageArg, command, o);
   const id = record.Id;
   if (o.detach) {
     try {
