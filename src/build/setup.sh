@@ -13,8 +13,9 @@ cd "$(dirname "$0")/../.."
 # reference CNI chain the network tests and bench compare with; socat: UDP in the network tests
 # (busybox has no UDP server, Debian's busybox nc no -u); docker-registry: the real registry
 # pull/push are tested against (on 127.0.0.1 only); apache2-utils: htpasswd (bcrypt) for its
-# basic auth; gcc/libc6-dev: the runtime's native init (src/process/native/init.c).
-PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd conmon containernetworking-plugins socat docker-registry apache2-utils gcc libc6-dev"
+# basic auth; gcc/libc6-dev: the runtime's native init (src/process/native/init.c); tini:
+# `mydocker run --init`'s docker-init (its static build needs nothing from the image).
+PACKAGES="busybox-static runc containerd iproute2 iptables bsdutils tmux umoci skopeo file podman xz-utils zstd conmon containernetworking-plugins socat docker-registry apache2-utils gcc libc6-dev tini"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -146,6 +146,28 @@ describe('mydocker run: docker\'s other flags, podman first', () => {
   });
 });
 
+describe('mydocker run --init', () => {
+  it('an init is PID 1: the command gets stop\'s SIGTERM (exit 143, no SIGKILL after the timeout), and exit codes pass through', withMydocker((md) => {
+    if (havePodman()) {
+      const podman = new Podman();
+      try {
+        const id = podman.run(['run', '-d', ...Podman.RUN_DEFAULTS, '--init', '--init-path', '/usr/bin/tini-static', 'busybox', 'sleep', '300']).stdout.trim();
+        assert.equal(podman.run(['stop', '-t', '60', id]).status, 0);
+        assert.equal(podman.run(['inspect', '--format', '{{.State.ExitCode}}', id]).stdout.trim(), '143', 'podman (control)');
+      } finally {
+        podman.cleanup();
+      }
+    }
+    assert.equal(md.ok(['run', '--rm', '--network', 'none', '--init', 'busybox', 'cat', '/proc/1/comm']), 'docker-init\n');
+    md.ok(['run', '-d', '--name', 'i1', '--network', 'none', '--init', 'busybox', 'sleep', '300']);
+    md.ok(['stop', '-t', '60', 'i1']);
+    assert.equal(md.state('i1').ExitCode, 143, 'SIGTERM reached sleep through the init');
+    md.ok(['rm', 'i1']);
+    assert.equal(md.run(['run', '--rm', '--network', 'none', '--init', 'busybox', 'sh', '-c', 'exit 5']).status, 5);
+    assert.equal(md.run(['run', '--rm', '--network', 'none', '--init', 'busybox', 'nosuchcommand']).status, 127);
+  }));
+});
+
 describe('mydocker run: --volumes-from, --cidfile, --pull, --label-file', () => {
   it('--volumes-from shares the volumes and binds (not copies), :ro makes them read-only; rm -v of the first keeps a volume still used', withMydocker((md) => {
     const host = join(md.dir, 'shared');

@@ -23,6 +23,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { long: 'interactive', short: 'i', value: false, help: 'keep STDIN open even if not attached' },
   { long: 'tty', short: 't', value: false, help: 'allocate a pseudo-TTY' },
   { long: 'rm', value: false, help: 'remove the container when it exits' },
+  { long: 'init', value: false, help: 'run an init inside the container that forwards signals and reaps processes' },
   { long: 'name', value: true, help: 'assign a name to the container' },
   { long: 'env', short: 'e', value: true, repeat: true, help: 'set an environment variable (K=V, or K to pass ours)' },
   { long: 'env-file', value: true, repeat: true, help: 'read environment variables from a file' },

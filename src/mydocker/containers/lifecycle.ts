@@ -22,7 +22,7 @@ import { containerSpec, type RunFlags } from './options.js';
 import { initialState, type ContainerRecord, type MountPoint } from './record.js';
 import { cancelPendingRestart, decideRestart, isMonitor, isWaiter, resetForManualStart } from './restart.js';
 import { containerLower, createRootfsDirs, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
-import { buildSpec, processArgs, type HostDevice, type ResolvedMount } from './spec.js';
+import { buildSpec, INIT_BINARY, processArgs, type HostDevice, type ResolvedMount } from './spec.js';
 import { exitDir, liveState } from './status.js';
 import { generatedName, newId, shortId, validateName } from './store.js';
 import { resolveGroupAdd, resolveUser } from './users.js';
@@ -259,7 +259,8 @@ async function startLocked(engine: Engine, rec: ContainerRecord, opts: StartOpti
       return { source: m.Source, destination: m.Destination, rw: m.RW, propagation: m.Propagation };
     });
     const devices = rec.HostConfig.Devices.map((d) => ({ device: statDevice(d.PathOnHost), containerPath: d.PathInContainer, permissions: d.CgroupPermissions }));
-    const spec = buildSpec(rec, { rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices, hooks: net?.hooks, annotations: net?.annotations });
+    if (hc.Init && !existsSync(INIT_BINARY)) throw new MydockerError(`--init: ${INIT_BINARY} is missing (install Debian's tini package)`);
+    const spec = buildSpec(rec, { rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices, hooks: net?.hooks, annotations: net?.annotations, ...(hc.Init ? { initPath: INIT_BINARY } : {}) });
     if (rec.Config.Tty && opts.consoleSize) spec.process!.consoleSize = opts.consoleSize;
     writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
     // The record before the previous run's exit status goes: if it cannot be written (a full

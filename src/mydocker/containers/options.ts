@@ -59,6 +59,7 @@ export interface RunFlags {
   ulimit?: string[];
   restart?: string;
   mount?: string[];
+  init?: boolean;
   volumesFrom?: string[];
   pid?: string;
   ipc?: string;
@@ -435,7 +436,7 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
     Ulimits: (f.ulimit ?? []).map(parseUlimit),
     ShmSize: f.shmSize ? bytesFlag('--shm-size', f.shmSize) : 64 * 1024 * 1024,
     Tmpfs: tmpfs,
-    Init: false,
+    Init: !!f.init,
     IpcMode: ipcMode,
     PidMode: pidMode,
     UTSMode: utsMode,

@@ -41,6 +41,8 @@ export interface SpecContext {
   mounts: ResolvedMount[];
   /** --device entries, stat'ed on the host. */
   devices: { device: HostDevice; containerPath: string; permissions: string }[];
+  /** --init: the host's docker-init (tini's static build), bind-mounted at /sbin/docker-init. */
+  initPath?: string;
   /** A network namespace to join (networking), else a new one ('none') or the host's ('host'). */
   netnsPath?: string;
   hooks?: Hooks;
@@ -55,6 +57,10 @@ const DEV_MOUNTS: Mount[] = [
   { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
   { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
 ];
+
+/** Where docker puts its init in the container, and the binary we use (Debian's tini package). */
+export const INIT_DESTINATION = '/sbin/docker-init';
+export const INIT_BINARY = '/usr/bin/tini-static';
 
 /** Docker's process args: Entrypoint followed by Cmd. */
 export function processArgs(rec: Pick<ContainerRecord, 'Config'>): string[] {
@@ -72,7 +78,9 @@ function hasSecurityOpt(rec: ContainerRecord, key: string): string | undefined {
 export function buildSpec(rec: ContainerRecord, ctx: SpecContext): Spec {
   const hc = rec.HostConfig;
   const caps = effectiveCaps(hc.Privileged, hc.CapAdd, hc.CapDrop);
-  const args = processArgs(rec);
+  // --init: docker's docker-init as PID 1 (it forwards signals to the command and reaps orphans).
+  const init = hc.Init && ctx.initPath ? ctx.initPath : undefined;
+  const args = init ? [INIT_DESTINATION, '--', ...processArgs(rec)] : processArgs(rec);
   const env = [...rec.Config.Env];
   if (!env.some((e) => e.startsWith('HOSTNAME='))) env.splice(1, 0, `HOSTNAME=${ctx.hostname}`);
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${ctx.user.home || '/'}`);
@@ -103,6 +111,7 @@ export function buildSpec(rec: ContainerRecord, ctx: SpecContext): Spec {
   ] as const) {
     mounts.push({ destination: dest, type: 'bind', source, options: ['rbind', 'rprivate'] });
   }
+  if (init) mounts.push({ destination: INIT_DESTINATION, type: 'bind', source: init, options: ['rbind', 'rprivate', 'ro'] });
   for (const m of ctx.mounts) {
     mounts.push({
       destination: m.destination,
