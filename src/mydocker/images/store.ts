@@ -93,6 +93,14 @@ export interface CommitOptions {
   pause?: { pause(): void | Promise<void>; resume(): void | Promise<void> };
   progress?: Progress;
 }
+/** An image that differs from its parent by its config only (a Dockerfile's ENV, CMD, …). */
+export interface ConfigCommitOptions {
+  /** Null: FROM scratch (no layers). */
+  parent: Image | null;
+  config: ImageRunConfig;
+  /** The history entry's created_by; null for none (the empty base image of a scratch build). */
+  createdBy: string | null;
+}
 export interface SaveOptions {
   progress?: Progress;
 }
@@ -287,6 +295,7 @@ export class ImageStore {
         OnBuild: null,
         Labels: c.Labels ?? null,
         StopSignal: c.StopSignal,
+        ...(c.Shell ? { Shell: c.Shell } : {}),
       },
       Architecture: img.config.architecture,
       Variant: img.config.variant,
@@ -476,6 +485,12 @@ export class ImageStore {
   async commit(opts: CommitOptions): Promise<string> {
     const { commitContainer } = await import('./commit.js');
     return commitContainer(this, opts);
+  }
+
+  /** A new image with `parent`'s layers and a new config; docker's empty_layer history entry. */
+  async commitConfig(opts: ConfigCommitOptions): Promise<string> {
+    const { commitConfig } = await import('./commit.js');
+    return commitConfig(this, opts);
   }
 
   /** Load the embedded busybox image when the store has no busybox:latest (offline, cheap when present). */
