@@ -13,7 +13,7 @@
 // The query side (resolve, get, list, layerDirs) reads index.json and small blobs only and
 // never loads the tar code: it is on every `run`'s path.
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import type { DataRoot } from '../paths.js';
@@ -404,6 +404,9 @@ export class ImageStore {
         lines.push(`Deleted: ${chain.chainIds[i]}`);
       }
       for (const b of blobs) if (!liveBlobs.has(b)) this.blobs.remove(b);
+      // Its init layer (containers/rootfs.ts: made per image at its first container) goes too:
+      // no container uses the image (those in use are not in `gone`), and a build makes one per step.
+      rmSync(join(this.root.layers, 'init', r.id.replace(/^sha256:/, '')), { recursive: true, force: true });
     }
     return lines;
   }
