@@ -340,6 +340,25 @@ describe('mydocker build', () => {
   );
 });
 
+describe('mydocker build: RUN networks and volumes', () => {
+  it(
+    "RUN joins docker's default bridge unless --network says otherwise; after VOLUME a RUN's writes there are discarded, a COPY's kept",
+    withMydocker(async (md) => {
+      const ctx = write(join(md.dir, 'net'), {
+        Dockerfile: 'FROM busybox\nVOLUME /data\nRUN echo ran > /data/r\nCOPY f /data/f\nRUN ls /sys/class/net | sort | tr "\\n" " "; echo\n',
+        f: 'copied\n',
+      });
+      const bridged = md.ok(['build', '--no-cache', '-t', 'v', ctx]);
+      assert.match(bridged, /^eth0 lo $/m);
+      const none = md.ok(['build', '--no-cache', '--network', 'none', ctx]);
+      assert.match(none, /^lo $/m);
+      assert.equal(md.ok(['run', '--rm', ...NET, '--entrypoint', 'sh', 'v', '-c', 'cat /data/*']), 'copied\n');
+      assert.equal(md.ok(['volume', 'ls', '-q']).trim(), '', 'the step containers\' anonymous volumes are removed with them');
+      nothingLeft(md);
+    }),
+  );
+});
+
 describe('mydocker build, podman build as the control', { skip: !havePodman() && 'podman is not installed' }, () => {
   it(
     'the same Dockerfile: the same config (Env, Cmd, Entrypoint, WorkingDir, User) and the same run output',
