@@ -114,6 +114,11 @@ describe('mydocker build', () => {
       assert.match(hist[0]!, /^\/bin\/sh -c #\(nop\) {2}CMD \["echo \$MSG;.*"\]\|0B$/);
       assert.match(hist.find((h) => h.includes('RUN') || h.includes('from run'))!, /^\|1 GREETING=hi \/bin\/sh -c echo "\$GREETING from run"/);
       assert.match(hist.find((h) => h.includes(' COPY '))!, /#\(nop\) COPY dir:[0-9a-f]{64} in \/app\/src\/ \|/);
+      // docker's history names each step's image where the store has it (the intermediate images).
+      const histIds = md.ok(['history', '-q', 'app']).trim().split('\n');
+      assert.equal(histIds.length, 11);
+      assert.ok(!histIds.includes('<missing>'), histIds.join(' '));
+      assert.equal(histIds[0], id);
       const layers = JSON.parse(md.ok(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'app']));
       const base = JSON.parse(md.ok(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'busybox']));
       assert.equal(layers.length, base.length + 5, 'RUN, WORKDIR (a new directory), COPY, ADD, RUN: five layers');

@@ -251,6 +251,26 @@ export class ImageStore {
         rows.push({ id: '<missing>', created: h.created ?? '', createdBy: h.created_by ?? '', size: sizeOf(d), comment: h.comment ?? '', tags: [], emptyLayer: empty });
       }
     }
+    // docker shows the id of each row's image where the store has it: a built (or committed)
+    // image's parent chain, whose images each end at one row of this history.
+    const idx = this.records();
+    const seen = new Set<string>();
+    for (let p = idx.images[img.id]?.parent; p && !seen.has(p); p = idx.images[p]?.parent) {
+      seen.add(p);
+      const r = idx.images[p];
+      if (!r) break;
+      let n = 0;
+      try {
+        n = this.blobs.readJSON<ImageConfig>(r.id).history?.length ?? 0;
+      } catch {
+        break;
+      }
+      const row = rows[n - 1];
+      if (n > 0 && n < rows.length && row) {
+        row.id = r.id;
+        row.tags = r.repoTags.map(familiarString);
+      }
+    }
     rows.reverse();
     if (rows[0]) {
       rows[0].id = img.id;
