@@ -285,6 +285,15 @@ describe('mydocker build', () => {
       assert.ok(out.startsWith(`fine\n${bait}\n`), out);
       assert.ok(!out.includes('BAIT-SECRET') && !out.includes('secret.txt'), out);
 
+      // Destinations through the image's own symlinks (absolute, or climbing with ../) stay in its rootfs.
+      const dst = build(`FROM busybox\nRUN mkdir -p ${bait} && ln -s ${bait} /hostlink && ln -s ../../../../../../../..${bait} /rellink\nCOPY ok.txt /hostlink/\nCOPY ok.txt /rellink/sub/x.txt\nCMD cat ${bait}/ok.txt ${bait}/sub/x.txt\n`, 'd');
+      assert.equal(dst.status, 0, dst.stderr);
+      assert.equal(md.ok(['run', '--rm', ...NET, 'd']), 'fine\nfine\n');
+      // A dangling one (its target exists on the host, not in the image) is refused, not created anywhere.
+      const dangling = build(`FROM busybox\nRUN ln -s ${bait} /hostlink\nCOPY ok.txt /hostlink/\n`);
+      assert.equal(dangling.status, 125);
+      assert.match(dangling.stderr, /^mydocker: COPY to \/hostlink: \/hostlink is a dangling symlink in the rootfs\n$/);
+
       // ADD of hostile archives: refused, and nothing lands in the bait directory.
       const mkTar = (name: string, script: string) => {
         const r = spawnSync('sh', ['-c', script], { cwd: md.dir, encoding: 'utf8' });

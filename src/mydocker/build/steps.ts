@@ -175,7 +175,9 @@ export function ensureDir(rootFd: number, path: string, owner: { uid: number; gi
     try {
       made = ensureInRoot(rootFd, prefix, false, what);
     } catch (e) {
-      if (e instanceof KernelError || e instanceof RuntimeError) throw new MydockerError(`${what}: create ${prefix}: ${(e as Error).message}`);
+      // ensureInRoot's messages name `what` already (e.g. a dangling symlink it will not create a target for).
+      if (e instanceof RuntimeError && !(e instanceof MydockerError)) throw new MydockerError((e as Error).message);
+      if (e instanceof KernelError) throw new MydockerError(`${what}: create ${prefix}: ${(e as Error).message}`);
       throw e;
     }
     if (owner) chownSync(`/proc/self/fd/${made}`, owner.uid, owner.gid);
