@@ -116,6 +116,22 @@ program
   .action(verb(() => import('./verbs/kill.js')));
 
 program
+  .command('build')
+  .description("build an image from a Dockerfile (docker's classic builder)")
+  .argument('<context>', 'the build context directory, or - for a Dockerfile on stdin and no context')
+  .option('-t, --tag <name:tag>', 'name the image (repeatable)', collect)
+  .option('-f, --file <path>', 'the Dockerfile (default CONTEXT/Dockerfile; - for stdin)')
+  .option('--build-arg <key=value>', 'a build-time variable (repeatable)', collect)
+  .option('--no-cache', 'do not use the build cache')
+  .option('-q, --quiet', 'print only the image id')
+  .option('--label <key=value>', 'a label for the image (repeatable)', collect)
+  .option('--target <stage>', 'build up to this stage')
+  .option('--network <mode>', "RUN's network: bridge (default), none, host or a network name")
+  .option('--rm', 'remove intermediate containers (always)')
+  .option('--force-rm', 'remove intermediate containers (always)')
+  .action(verb(() => import('./verbs/build.js')));
+
+program
   .command('rm')
   .description('remove one or more containers')
   .argument('<container...>')

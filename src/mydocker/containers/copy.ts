@@ -323,7 +323,7 @@ export async function withContainerView<T>(engine: Engine, id: string, fn: (view
 // The copy.
 
 /** Run a tar producer into a consumer; both settle before this returns. The stream's size in bytes. */
-async function throughTar(produce: (pack: tarStream.Pack) => Promise<void>, consume: (tar: Readable) => Promise<unknown>): Promise<number> {
+export async function throughTar(produce: (pack: tarStream.Pack) => Promise<void>, consume: (tar: Readable) => Promise<unknown>): Promise<number> {
   const pack = tarWriter();
   const tar = new PassThrough({ highWaterMark: 1 << 20 });
   let bytes = 0;

@@ -109,7 +109,8 @@ export function overlayOptions(dirs: RootfsDirs, image: ImageLower): string {
 export async function containerLower(engine: Engine, image: Image): Promise<ImageLower> {
   const { lowerdir, cwd } = await engine.images.lowerdir(image);
   const init = ensureInitLayer(join(engine.paths.layers, 'init'), image.id, await engine.images.layerDirs(image));
-  return { lowerdir: `${init}:${lowerdir}`, ...(cwd ? { cwd } : {}) };
+  // An image without layers (a build FROM scratch) is its init layer alone.
+  return { lowerdir: lowerdir ? `${init}:${lowerdir}` : init, ...(cwd ? { cwd } : {}) };
 }
 
 /** Mount the overlay at merged (no-op when already mounted). */

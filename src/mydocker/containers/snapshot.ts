@@ -6,7 +6,7 @@ import type { Engine } from '../engine.js';
 import { crashPoint } from '../crash.js';
 import { MydockerError } from '../errors.js';
 import { exportTree } from '../images/export.js';
-import type { Progress } from '../images/types.js';
+import type { ImageRunConfig, Progress } from '../images/types.js';
 import { isMountpoint } from '../fs/mounts.js';
 import { processArgs } from './spec.js';
 import { containerLower, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
@@ -43,6 +43,13 @@ export interface CommitRequest {
   /** Pause a running container while its upper dir is read (docker's default: true). */
   pause?: boolean;
   progress?: Progress;
+  /**
+   * The new image's run config instead of the container's (a build's RUN step: the image keeps
+   * the Dockerfile's CMD, not the RUN's command); `changes` do not apply then.
+   */
+  config?: ImageRunConfig;
+  /** The history entry's created_by (default: the container's command). */
+  createdBy?: string;
 }
 
 /** `commit`: the container's changes as a new image on top of its own; the new image's id. */
@@ -72,7 +79,7 @@ export async function commitContainer(engine: Engine, id: string, req: CommitReq
     upperDir: rootfsDirs(engine.containers.path(id)).upper,
     parent,
     // docker: the image runs as the container did (its command, environment, directory…).
-    config: {
+    config: req.config ?? {
       ...(parent.config.config ?? {}),
       ...(c.User ? { User: c.User } : {}),
       Env: c.Env,
@@ -88,7 +95,7 @@ export async function commitContainer(engine: Engine, id: string, req: CommitReq
     ...(req.ref ? { ref: req.ref } : {}),
     ...(req.author ? { author: req.author } : {}),
     ...(req.message ? { message: req.message } : {}),
-    createdBy: processArgs(rec).join(' '),
+    createdBy: req.createdBy ?? processArgs(rec).join(' '),
     // Volumes and tmpfs hold data that is not the container's filesystem: their mount points stay, their contents do not.
     exclude: [...rec.Mounts.map((m) => m.Destination), ...Object.keys(rec.HostConfig.Tmpfs)],
     ...(pausing ? { pause } : {}),

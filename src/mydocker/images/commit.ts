@@ -8,9 +8,9 @@ import { PassThrough } from 'node:stream';
 import { InputError } from '../errors.js';
 import { applyChanges } from './config-changes.js';
 import type { Release } from './locks.js';
-import { canonicalConfig, MEDIA, ociManifest, type Manifest } from './manifest.js';
+import { canonicalConfig, hostPlatform, MEDIA, ociManifest, type Manifest } from './manifest.js';
 import { formatReference, normalize } from './reference.js';
-import type { CommitOptions, ImageStore } from './store.js';
+import type { CommitOptions, ConfigCommitOptions, ImageStore } from './store.js';
 import { tarWriter } from './tar.js';
 import { packTree } from './tree-tar.js';
 import type { HistoryEntry, ImageConfig } from './types.js';
@@ -94,6 +94,53 @@ export async function commitContainer(store: ImageStore, opts: CommitOptions): P
     return configBlob.digest;
   } finally {
     layerLock?.();
+    t.dispose();
+    hold();
+  }
+}
+
+/**
+ * A build step that changed only the config (ENV, CMD, LABEL… or a RUN that wrote nothing):
+ * the parent's layers as they are, a new config, and a history entry marked empty_layer, as
+ * docker's NewChildImage does when the diff is empty. With no parent (FROM scratch), an image
+ * without layers for the host's platform.
+ */
+export async function commitConfig(store: ImageStore, opts: ConfigCommitOptions): Promise<string> {
+  const hold = await store.hold();
+  const t = store.tempArea('commit');
+  try {
+    const parent = opts.parent;
+    const base: ImageConfig = parent?.config ?? { ...hostPlatform(), rootfs: { type: 'layers', diff_ids: [] }, history: [] };
+    const now = new Date().toISOString();
+    const history: HistoryEntry[] = [...(base.history ?? [])];
+    if (opts.createdBy !== null) history.push({ created: now, created_by: opts.createdBy, empty_layer: true });
+    const config: ImageConfig = {
+      architecture: base.architecture,
+      ...(base.variant ? { variant: base.variant } : {}),
+      os: base.os,
+      created: now,
+      config: opts.config,
+      rootfs: { type: 'layers', diff_ids: [...base.rootfs.diff_ids] },
+      history,
+    };
+    const configBlob = store.blobs.ingestBytes(canonicalConfig(config), t.path, 'config.json');
+    const layers = parent ? store.blobs.readJSON<Manifest>(parent.manifestDigest).layers : [];
+    const manifest = ociManifest(
+      { digest: configBlob.digest, size: configBlob.size },
+      layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+    );
+    const manifestBlob = store.blobs.ingestBytes(manifest, t.path, 'manifest.json');
+    await store.addImage({
+      configDigest: configBlob.digest,
+      manifestDigest: manifestBlob.digest,
+      config,
+      blobs: [configBlob, manifestBlob],
+      layers: [],
+      tags: [],
+      ...(parent ? { parent: parent.id } : {}),
+    });
+    return configBlob.digest;
+  } finally {
     t.dispose();
     hold();
   }

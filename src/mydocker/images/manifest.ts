@@ -113,6 +113,8 @@ export function canonicalConfig(c: import('./types.js').ImageConfig): Buffer {
     WorkingDir: rc.WorkingDir || undefined,
     Labels: sortedMap(rc.Labels),
     StopSignal: rc.StopSignal || undefined,
+    // docker's own field (not OCI's): a built image's SHELL, for builds FROM it. Absent unless set.
+    Shell: nonEmpty(rc.Shell),
   };
   const out = {
     created: c.created ? goTime(c.created) : undefined,

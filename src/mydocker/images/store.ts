@@ -13,7 +13,7 @@
 // The query side (resolve, get, list, layerDirs) reads index.json and small blobs only and
 // never loads the tar code: it is on every `run`'s path.
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import type { DataRoot } from '../paths.js';
@@ -92,6 +92,14 @@ export interface CommitOptions {
   /** Called around the tree walk (the caller pauses and resumes the container). */
   pause?: { pause(): void | Promise<void>; resume(): void | Promise<void> };
   progress?: Progress;
+}
+/** An image that differs from its parent by its config only (a Dockerfile's ENV, CMD, …). */
+export interface ConfigCommitOptions {
+  /** Null: FROM scratch (no layers). */
+  parent: Image | null;
+  config: ImageRunConfig;
+  /** The history entry's created_by; null for none (the empty base image of a scratch build). */
+  createdBy: string | null;
 }
 export interface SaveOptions {
   progress?: Progress;
@@ -243,6 +251,26 @@ export class ImageStore {
         rows.push({ id: '<missing>', created: h.created ?? '', createdBy: h.created_by ?? '', size: sizeOf(d), comment: h.comment ?? '', tags: [], emptyLayer: empty });
       }
     }
+    // docker shows the id of each row's image where the store has it: a built (or committed)
+    // image's parent chain, whose images each end at one row of this history.
+    const idx = this.records();
+    const seen = new Set<string>();
+    for (let p = idx.images[img.id]?.parent; p && !seen.has(p); p = idx.images[p]?.parent) {
+      seen.add(p);
+      const r = idx.images[p];
+      if (!r) break;
+      let n = 0;
+      try {
+        n = this.blobs.readJSON<ImageConfig>(r.id).history?.length ?? 0;
+      } catch {
+        break;
+      }
+      const row = rows[n - 1];
+      if (n > 0 && n < rows.length && row) {
+        row.id = r.id;
+        row.tags = r.repoTags.map(familiarString);
+      }
+    }
     rows.reverse();
     if (rows[0]) {
       rows[0].id = img.id;
@@ -287,6 +315,7 @@ export class ImageStore {
         OnBuild: null,
         Labels: c.Labels ?? null,
         StopSignal: c.StopSignal,
+        ...(c.Shell ? { Shell: c.Shell } : {}),
       },
       Architecture: img.config.architecture,
       Variant: img.config.variant,
@@ -395,6 +424,9 @@ export class ImageStore {
         lines.push(`Deleted: ${chain.chainIds[i]}`);
       }
       for (const b of blobs) if (!liveBlobs.has(b)) this.blobs.remove(b);
+      // Its init layer (containers/rootfs.ts: made per image at its first container) goes too:
+      // no container uses the image (those in use are not in `gone`), and a build makes one per step.
+      rmSync(join(this.root.layers, 'init', r.id.replace(/^sha256:/, '')), { recursive: true, force: true });
     }
     return lines;
   }
@@ -476,6 +508,12 @@ export class ImageStore {
   async commit(opts: CommitOptions): Promise<string> {
     const { commitContainer } = await import('./commit.js');
     return commitContainer(this, opts);
+  }
+
+  /** A new image with `parent`'s layers and a new config; docker's empty_layer history entry. */
+  async commitConfig(opts: ConfigCommitOptions): Promise<string> {
+    const { commitConfig } = await import('./commit.js');
+    return commitConfig(this, opts);
   }
 
   /** Load the embedded busybox image when the store has no busybox:latest (offline, cheap when present). */

@@ -25,7 +25,10 @@ export function images(repo: string | undefined, o: ImagesOptions, g: Globals): 
   const noTrunc = o.trunc === false;
   const rows: Record<string, string>[] = [];
   const now = Date.now();
+  // docker's rule: without -a, intermediate images (untagged, with a child: a build's steps) are not listed.
+  const parents = new Set(Object.values(engine.images.index.read().images).map((r) => r.parent));
   for (const img of engine.images.list()) {
+    if (!o.all && img.repoTags.length === 0 && parents.has(img.id)) continue;
     const tags = img.repoTags.length ? img.repoTags : ['<none>:<none>'];
     for (const t of tags) {
       const fam = t === '<none>:<none>' ? t : familiarString(t);
@@ -112,9 +115,13 @@ export async function prune(o: { all?: boolean }, g: Globals): Promise<void> {
   const engine = engineFor(g);
   const use = inUse(engine);
   const lines: string[] = [];
+  // A build's intermediate images (those with a child) go with their last child, as rmi prunes
+  // untagged parents; one already gone that way is skipped.
+  const parents = new Set(Object.values(engine.images.index.read().images).map((r) => r.parent));
   for (const img of engine.images.list()) {
-    if (use(img.id)) continue;
+    if (use(img.id) || parents.has(img.id)) continue;
     if (!o.all && img.repoTags.length) continue;
+    if (!engine.findImage(img.id)) continue;
     lines.push(...(await engine.images.remove(img.id, { inUse: use })));
   }
   await engine.images.prune(keepLayers(engine));
