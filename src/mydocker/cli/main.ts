@@ -178,6 +178,29 @@ for (const f of EXEC_FLAGS) {
 exec.action(verb(() => import('./verbs/exec.js')));
 
 program
+  .command('update')
+  .description("update containers' resources and restart policy")
+  .argument('<container...>')
+  .option('-m, --memory <bytes>', 'memory limit (0: none)')
+  .option('--memory-swap <bytes>', 'memory plus swap limit (-1: unlimited swap)')
+  .option('--memory-reservation <bytes>', 'memory soft limit')
+  .option('--cpus <number>', 'number of CPUs (0: no limit)')
+  .option('-c, --cpu-shares <n>', 'CPU shares (relative weight)')
+  .option('--cpu-period <µs>', 'limit the CPU CFS period')
+  .option('--cpu-quota <µs>', 'limit the CPU CFS quota')
+  .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
+  .option('--cpuset-mems <list>', 'memory nodes in which to allow execution')
+  .option('--pids-limit <n>', 'pids limit (-1: unlimited)')
+  .option('--restart <policy>', 'restart policy (no, always, unless-stopped, on-failure[:N])')
+  .action(verb(() => import('./verbs/update.js')));
+
+program
+  .command('diff')
+  .description("a container's filesystem changes (A added, C changed, D deleted)")
+  .argument('<container>')
+  .action(verb(() => import('./verbs/diff.js')));
+
+program
   .command('inspect')
   .description('low-level information on containers, images, volumes or networks (JSON)')
   .argument('<name...>')

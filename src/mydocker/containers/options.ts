@@ -101,14 +101,14 @@ export function parseStopSignal(flag: string, value: string): string {
   return name;
 }
 
-function intFlag(flag: string, value: string, min: number): number {
+export function intFlag(flag: string, value: string, min: number): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InputError(`invalid argument ${JSON.stringify(value)} for "${flag}" flag: not an integer`);
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < min) throw new InputError(`invalid argument ${JSON.stringify(value)} for "${flag}" flag: must be ≥ ${min}`);
   return n;
 }
 
-function bytesFlag(flag: string, value: string): number {
+export function bytesFlag(flag: string, value: string): number {
   try {
     return ramInBytes(flag, value);
   } catch (e) {
@@ -120,7 +120,7 @@ function bytesFlag(flag: string, value: string): number {
  * "0.5", "2" → nano CPUs, as docker's --cpus: 0 means no limit; otherwise 0.01 up to the
  * host's CPU count, with docker's message outside that range.
  */
-function cpusFlag(value: string): number {
+export function cpusFlag(value: string): number {
   const v = value.trim();
   if (!/^[-+]?(\d+(\.\d*)?|\.\d+)$/.test(v)) throw new InputError(`invalid argument ${JSON.stringify(value)} for "--cpus" flag: not a number (e.g. 0.5, 2)`);
   const nano = Math.round(Number(v) * 1e9);
@@ -493,7 +493,7 @@ export function parseAddHost(spec: string, networkMode: string): string {
   return `${name}:${ip}`;
 }
 
-function checkCpuset(v: string, flag = '--cpuset-cpus'): string {
+export function checkCpuset(v: string, flag = '--cpuset-cpus'): string {
   if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v)) throw new InputError(`${flag} ${v}: invalid list (e.g. 0-2,4)`);
   return v;
 }
