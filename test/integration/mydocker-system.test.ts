@@ -40,4 +40,23 @@ describe('mydocker version, info, system prune', () => {
     assert.deepEqual(md.ok(['volume', 'ls', '-q']).trim().split('\n').sort(), ['kept-anon', 'named'], 'named volumes and those in use stay');
     assert.deepEqual(md.ok(['images', '--format', '{{.Repository}}:{{.Tag}}']).trim().split('\n'), ['busybox:latest'], '-a: an image no container uses goes, the one in use stays');
   }));
+
+  it('system df and ps -s: sizes of images (shared layers once), writable layers and volumes, and what a prune would reclaim', withMydocker((md) => {
+    md.ok(['run', '--name', 'big', '--network', 'none', '-v', 'dfvol:/v', 'busybox', 'sh', '-c', 'head -c 100000 /dev/zero > /x; head -c 5000 /dev/zero > /v/y']);
+    md.ok(['run', '-d', '--name', 'up', '--network', 'none', 'busybox', 'sleep', '300']);
+    const imageSize = md.ok(['images', '--format', '{{.Size}}']).trim();
+    const rows = md.ok(['system', 'df', '--format', '{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}']).trim().split('\n');
+    assert.equal(rows[0]!.replace(/\|[\d.]+MB\|/, '|SIZE|'), 'Images|1|1|SIZE|0B (0%)');
+    assert.equal(rows[1], 'Containers|2|1|100kB|100kB (100%)', 'the stopped one\'s 100 kB are reclaimable');
+    assert.equal(rows[2], 'Local Volumes|1|1|5kB|0B (0%)');
+    assert.equal(rows[3], 'Build Cache|0|0|0B|0B');
+    assert.match(md.ok(['system', 'df']), /^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +1 +1 /);
+    assert.match(md.ok(['system', 'df', '-v']), /Containers space usage:\n\nCONTAINER ID +IMAGE +SIZE +STATUS +NAMES\n/);
+    const sizes = md.ok(['ps', '-as', '--format', '{{.Names}} {{.Size}}']);
+    assert.match(sizes, new RegExp(`^up 0B \\(virtual ${imageSize.replace('.', '\\.')}\\)$`, 'm'));
+    assert.match(sizes, /^big 100kB \(virtual [\d.]+MB\)$/m);
+    assert.match(md.ok(['ps', '-s']), /NAMES +SIZE\n/);
+    md.ok(['rm', '-f', 'big', 'up']);
+    md.ok(['volume', 'rm', 'dfvol']);
+  }));
 });

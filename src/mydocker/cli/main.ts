@@ -148,7 +148,7 @@ program
   .option('--format <template>', 'Go template (e.g. "{{.ID}} {{.Status}}"), "table …" or json')
   .option('-n, --last <n>', 'the n last created containers (all states)')
   .option('-l, --latest', 'the latest created container (all states)')
-  .option('-s, --size', 'accepted (sizes are not computed)')
+  .option('-s, --size', 'display total file sizes')
   .option('-f, --filter <filter>', 'filter: status=, name=, id=, label=, ancestor=', collect)
   .action(verb(() => import('./verbs/ps.js')));
 
@@ -508,6 +508,12 @@ program
   .action(verb(() => import('./verbs/system.js').then((m) => ({ default: m.info }))));
 
 const system = program.command('system').description('manage mydocker as a whole');
+system
+  .command('df')
+  .description('disk usage of images, containers and volumes')
+  .option('-v, --verbose', 'show each image, container and volume')
+  .option('--format <template>', 'Go template ({{.Type}} {{.Size}} …)')
+  .action(verb(() => import('./verbs/system.js').then((m) => ({ default: m.df }))));
 system
   .command('info')
   .option('-f, --format <template>', 'Go template')

@@ -18,6 +18,7 @@ export interface PsOptions {
   last?: string;
   latest?: boolean;
   filter?: string[];
+  size?: boolean;
 }
 
 /** docker's STATUS column. */
@@ -99,7 +100,7 @@ function matches(filters: string[], rec: ContainerRecord, row: ReturnType<typeof
   return true;
 }
 
-export default function (o: PsOptions, g: Globals): void {
+export default async function (o: PsOptions, g: Globals): Promise<void> {
   const engine = engineFor(g);
   const noTrunc = o.trunc === false;
   const now = Date.now();
@@ -118,6 +119,11 @@ export default function (o: PsOptions, g: Globals): void {
     .map((r) => ({ rec: r, ...psRow(engine, r, noTrunc, now) }))
     .filter((x) => all || x.live.Running || x.live.Status === 'restarting' || (o.filter ?? []).some((f) => f.startsWith('status=')))
     .filter((x) => matches(o.filter ?? [], x.rec, x.row));
+  // -s: the writable layer's size and, as "virtual", with the image's (docker's SIZE column).
+  if (o.size && !o.quiet) {
+    const sizeText = await sizeReader(engine); // loaded only for -s: plain ps stays light
+    for (const x of rows) x.row.Size = sizeText(x.rec);
+  }
   if (o.quiet) {
     if (rows.length) process.stdout.write(`${rows.map((x) => x.row.ID).join('\n')}\n`);
     return;
@@ -126,7 +132,7 @@ export default function (o: PsOptions, g: Globals): void {
     process.stdout.write(rows.map((x) => `${JSON.stringify(x.row)}\n`).join(''));
     return;
   }
-  const fmt = o.format ?? 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
+  const fmt = o.format ?? `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}${o.size ? '\t{{.Size}}' : ''}`;
   const t = compile(fmt);
   const lines = rows.map((x) => t.exec(x.row));
   if (t.table) {
@@ -134,4 +140,13 @@ export default function (o: PsOptions, g: Globals): void {
   } else if (lines.length) {
     process.stdout.write(`${lines.join('\n')}\n`);
   }
+}
+
+async function sizeReader(engine: Engine): Promise<(rec: ContainerRecord) => string> {
+  const [{ rootfsDirs }, { treeSize }, { humanSize }] = await Promise.all([import('../../containers/rootfs.js'), import('../../fs/tree-size.js'), import('../../units.js')]);
+  return (rec) => {
+    const rw = treeSize(rootfsDirs(engine.containers.path(rec.Id)).upper);
+    const image = engine.findImage(rec.ImageId);
+    return `${humanSize(rw, 3)} (virtual ${humanSize(rw + (image?.size ?? 0), 3)})`;
+  };
 }

@@ -166,3 +166,74 @@ export async function prune(o: { all?: boolean; volumes?: boolean }, g: Globals)
   await (await import('./images.js')).prune({ all: !!o.all }, g);
   if (o.volumes) (await import('./volume.js')).prune({}, g);
 }
+
+/**
+ * `system df [-v] [--format]`: what images, containers and volumes take, and what a prune
+ * would give back — docker's table. Shared layers are counted once; an image is active while
+ * a container uses it, a container while it runs, a volume while a container mounts it.
+ */
+export async function df(o: { verbose?: boolean; format?: string }, g: Globals): Promise<void> {
+  const [{ treeSize }, { rootfsDirs }, { humanSize }, { alignTable }] = await Promise.all([
+    import('../../fs/tree-size.js'),
+    import('../../containers/rootfs.js'),
+    import('../../units.js'),
+    import('../output.js'),
+  ]);
+  const engine = engineFor(g);
+  const images = engine.images.list();
+  const containers = engine.containers.list();
+  const volumes = engine.volumes.list();
+  const layerSize = (d: string) => (engine.images.layers.has(d) ? engine.images.layers.meta(d).size : 0);
+  const sumLayers = (imgs: typeof images) => [...new Set(imgs.flatMap((i) => i.config.rootfs.diff_ids))].reduce((n, d) => n + layerSize(d), 0);
+  const usedImages = new Set(containers.map((c) => c.ImageId));
+  const imagesTotal = sumLayers(images);
+  const imagesActive = sumLayers(images.filter((i) => usedImages.has(i.id)));
+  const live = containers.map((c) => ({ rec: c, running: liveState(engine, c).Running, size: treeSize(rootfsDirs(engine.containers.path(c.Id)).upper) }));
+  const mounted = new Set(containers.flatMap((c) => c.Mounts.filter((m) => m.Type === 'volume').map((m) => m.Name)));
+  const vols = volumes.map((v) => ({ v, used: mounted.has(v.Name), size: treeSize(v.Mountpoint) }));
+  const reclaim = (n: number, total: number) => `${humanSize(n)}${total > 0 ? ` (${Math.round((n * 100) / total)}%)` : ''}`;
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const rows = [
+    { Type: 'Images', TotalCount: images.length, Active: usedImages.size, Size: humanSize(imagesTotal), Reclaimable: reclaim(imagesTotal - imagesActive, imagesTotal) },
+    (() => {
+      const total = sum(live.map((x) => x.size));
+      return { Type: 'Containers', TotalCount: live.length, Active: live.filter((x) => x.running).length, Size: humanSize(total), Reclaimable: reclaim(sum(live.filter((x) => !x.running).map((x) => x.size)), total) };
+    })(),
+    (() => {
+      const total = sum(vols.map((x) => x.size));
+      return { Type: 'Local Volumes', TotalCount: vols.length, Active: vols.filter((x) => x.used).length, Size: humanSize(total), Reclaimable: reclaim(sum(vols.filter((x) => !x.used).map((x) => x.size)), total) };
+    })(),
+    { Type: 'Build Cache', TotalCount: 0, Active: 0, Size: '0B', Reclaimable: '0B' },
+  ];
+  if (o.format) {
+    const t = compile(o.format);
+    const lines = rows.map((r) => t.exec(r));
+    process.stdout.write(`${t.table ? alignTable([t.exec({ Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' }), ...lines]) : lines.join('\n')}\n`);
+    return;
+  }
+  const out = [alignTable(['TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE', ...rows.map((r) => `${r.Type}\t${r.TotalCount}\t${r.Active}\t${r.Size}\t${r.Reclaimable}`)])];
+  if (o.verbose) {
+    out.push(
+      '',
+      'Images space usage:',
+      '',
+      alignTable([
+        'REPOSITORY\tTAG\tIMAGE ID\tSIZE\tCONTAINERS',
+        ...images.map((i) => {
+          const tag = i.repoTags[0];
+          const [repo, t] = tag ? [tag.slice(0, tag.lastIndexOf(':')).replace(/^docker\.io\/(library\/)?/, ''), tag.slice(tag.lastIndexOf(':') + 1)] : ['<none>', '<none>'];
+          return `${repo}\t${t}\t${i.id.slice(7, 19)}\t${humanSize(i.size)}\t${containers.filter((c) => c.ImageId === i.id).length}`;
+        }),
+      ]),
+      '',
+      'Containers space usage:',
+      '',
+      alignTable(['CONTAINER ID\tIMAGE\tSIZE\tSTATUS\tNAMES', ...live.map((x) => `${x.rec.Id.slice(0, 12)}\t${x.rec.Config.Image}\t${humanSize(x.size)}\t${x.running ? 'running' : 'stopped'}\t${x.rec.Name}`)]),
+      '',
+      'Local Volumes space usage:',
+      '',
+      alignTable(['VOLUME NAME\tLINKS\tSIZE', ...vols.map((x) => `${x.v.Name}\t${containers.filter((c) => c.Mounts.some((m) => m.Type === 'volume' && m.Name === x.v.Name)).length}\t${humanSize(x.size)}`)]),
+    );
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}
