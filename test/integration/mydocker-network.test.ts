@@ -595,3 +595,42 @@ describe('mydocker network: scale and a clean host', () => {
     assert.deepEqual(spawnSync('ls', [ipamDir], { encoding: 'utf8' }).stdout.trim().split('\n').sort(), ['last_reserved_ip.0', 'lock']);
   }));
 });
+
+describe('mydocker network create --internal', () => {
+  it('an internal network talks within its subnet only: no default route, nothing forwarded in or out, no published ports', withMydocker((md) => {
+    md.ok(['network', 'create', '--subnet', subnet(21), 'outa']);
+    md.ok(['network', 'create', '--subnet', subnet(23), 'outb']);
+    md.ok(['network', 'create', '--internal', '--subnet', subnet(22), 'inner']);
+    assert.equal(md.ok(['network', 'inspect', '--format', '{{.Internal}}', 'inner']), 'true\n');
+    assert.equal(md.ok(['network', 'inspect', '--format', '{{.Internal}}', 'outa']), 'false\n');
+    assert.match(md.ok(['network', 'ls', '--format', '{{.Name}} {{.Internal}}']), /^inner true$/m);
+    md.ok(['run', '-d', '--name', 'ca', '--network', 'outa', 'busybox', 'sleep', '300']);
+    md.ok(['run', '-d', '--name', 'cb', '--network', 'outb', 'busybox', 'sleep', '300']);
+    const r = md.run(['run', '-d', '--name', 'i1', '--network', 'inner', '-p', '127.0.0.1::80', 'busybox', 'sleep', '300']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, 'WARNING: Published ports are discarded on the internal network inner\n');
+    assert.equal(md.ok(['port', 'i1']), '', 'nothing published');
+    md.ok(['run', '-d', '--name', 'i2', '--network', 'inner', 'busybox', 'sleep', '300']);
+    const ip = (n: string, net: string) => ipOn(md, n, net);
+    // The control: two ordinary networks reach each other through the host.
+    assert.equal(md.run(['exec', 'ca', 'ping', '-c1', '-W2', ip('cb', 'outb')]).status, 0, 'outa reaches outb (the control)');
+    assert.doesNotMatch(md.ok(['exec', 'i1', 'ip', 'route']), /default/, 'no default route');
+    assert.equal(md.run(['exec', 'i1', 'ping', '-c1', '-W2', ip('i2', 'inner')]).status, 0, 'its neighbour on the internal network');
+    assert.equal(md.run(['exec', 'i1', 'ping', '-c1', '-W2', `10.${X}.22.1`]).status, 0, 'its gateway (the host on the bridge)');
+    assert.notEqual(md.run(['exec', 'i1', 'ping', '-c1', '-W2', ip('ca', 'outa')]).status, 0, 'nothing out');
+    // In: i1 could not answer anyway (no route back), so count the echo requests that reach it.
+    const inEchos = () => {
+      const lines = md.ok(['exec', 'i1', 'cat', '/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Icmp:'));
+      const [names, values] = lines.map((l) => l.split(/\s+/));
+      return Number(values![names!.indexOf('InEchos')]);
+    };
+    const before = inEchos();
+    assert.notEqual(md.run(['exec', 'ca', 'ping', '-c2', '-W1', ip('i1', 'inner')]).status, 0);
+    assert.equal(inEchos(), before, 'nothing in: no echo request from outside reached it');
+    md.ok(['exec', 'i2', 'ping', '-c1', '-W2', ip('i1', 'inner')]);
+    assert.ok(inEchos() > before, 'one from its neighbour did (the counter counts)');
+    assert.deepEqual(firewallLinesIn([subnet(22)]).filter((l) => /MASQUERADE/.test(l)), [], 'no masquerade for it');
+    md.ok(['rm', '-f', 'ca', 'cb', 'i1', 'i2']);
+    md.ok(['network', 'rm', 'outa', 'outb', 'inner']);
+  }));
+});

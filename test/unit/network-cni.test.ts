@@ -127,6 +127,18 @@ describe('firewall transactions', () => {
     assert.match(del, /^-D FORWARD -s 10\.9\.0\.2\/32 /m);
   });
 
+  it('internal: no masquerade, no accept beyond the subnet, drops both ways; its inverse removes them', () => {
+    const internal: FirewallSpec = { ...spec, ipMasq: false, internal: true, ports: [] };
+    const add = addTransaction(internal);
+    assert.doesNotMatch(add, /MASQUERADE|MYDOCKER-MASQ|DNAT/);
+    assert.match(add, /^-I FORWARD -s 10\.9\.0\.2\/32 ! -d 10\.9\.0\.0\/24 -m comment --comment "mydocker:\w+ n1 c1\/eth0" -j DROP$/m);
+    assert.match(add, /^-I FORWARD -d 10\.9\.0\.2\/32 ! -s 10\.9\.0\.0\/24 -m comment --comment "mydocker:\w+ n1 c1\/eth0" -j DROP$/m);
+    assert.match(add, /^-I FORWARD -s 10\.9\.0\.2\/32 -d 10\.9\.0\.0\/24 -m comment --comment "mydocker:\w+ n1 c1\/eth0" -j ACCEPT$/m);
+    assert.doesNotMatch(add, /^-I FORWARD -s 10\.9\.0\.2\/32 -m comment/m, 'no blanket accept');
+    const del = delTransaction(internal);
+    assert.equal(del.match(/^-D FORWARD /gm)?.length, 3);
+  });
+
   it('from a listing: deletes what carries the tag, and nothing of anyone else', () => {
     const save = [
       '*filter',

@@ -447,7 +447,7 @@ network
   .option('--label <label>', 'a label (repeatable)', collect)
   .option('-o, --opt <key=value>', 'driver option (com.docker.network.driver.mtu)', collect)
   .option('--ipv6', 'refused: IPv4 only')
-  .option('--internal', 'refused: not supported')
+  .option('--internal', 'restrict external access to the network (no way out of its subnet)')
   .option('--attachable', 'accepted (swarm\'s; no effect)')
   .action(netVerb('create'));
 network

@@ -40,6 +40,8 @@ export interface NetworkInfo {
   options: Record<string, string>;
   /** The default network (name resolution off, cannot be removed). */
   builtin: boolean;
+  /** --internal: no way out of the subnet (no masquerade, no default route, nothing forwarded). */
+  internal: boolean;
   /** The conflist, as the hook reads it. */
   list: NetworkList;
 }
@@ -122,6 +124,7 @@ export interface NewNetwork {
   labels: Record<string, string>;
   options: Record<string, string>;
   builtin: boolean;
+  internal?: boolean;
 }
 
 /** The conflist of a new network. */
@@ -137,7 +140,8 @@ export function conflistFor(n: NewNetwork, dirs: StateDirs, created = new Date()
     ipam.rangeStart = formatIPv4(Math.max(networkOf(ipRange), subnet.ip + 1));
     ipam.rangeEnd = formatIPv4(Math.min(broadcastOf(ipRange), broadcastOf(subnet) - 1));
   }
-  ipam.routes = [{ dst: '0.0.0.0/0' }];
+  // An internal network gives no default route: its containers reach their subnet only.
+  ipam.routes = n.internal ? [] : [{ dst: '0.0.0.0/0' }];
   ipam.dataDir = dirs.ipam;
   return {
     cniVersion: '1.0.0',
@@ -147,7 +151,8 @@ export function conflistFor(n: NewNetwork, dirs: StateDirs, created = new Date()
         type: 'mydocker-bridge',
         bridge: bridgeName(n.id),
         isGateway: true,
-        ipMasq: true,
+        ipMasq: !n.internal,
+        ...(n.internal ? { internal: true } : {}),
         // A container reaching its own published port through the host comes back through
         // its own bridge port (br_netfilter): the bridge must send it back out of it.
         hairpinMode: true,
@@ -165,6 +170,7 @@ export function conflistFor(n: NewNetwork, dirs: StateDirs, created = new Date()
       options: n.options,
       ipRange: ipRange ? subnetString(ipRange) : null,
       builtin: n.builtin,
+      ...(n.internal ? { internal: true } : {}),
     },
   };
 }
@@ -202,6 +208,7 @@ export function parseNetworkFile(text: string, path: string): NetworkInfo {
     labels: (meta.labels as Record<string, string>) ?? {},
     options: (meta.options as Record<string, string>) ?? {},
     builtin: meta.builtin === true,
+    internal: meta.internal === true,
     list,
   };
 }

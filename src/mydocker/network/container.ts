@@ -81,7 +81,7 @@ export function networksAtCreate(engine: Engine, hc: HostConfig, f: { ip?: strin
   }
   const net = networkNamed(engine.networks, mode);
   const att: NetworkAttachment = { NetworkID: net.id, Aliases: checkAliases(net, f.networkAlias ?? [], '--network-alias'), IPAMConfig: f.ip !== undefined ? { IPv4Address: checkFixedIp(net, f.ip, '--ip') } : null };
-  return { networks: { [net.name]: att }, warnings: [] };
+  return { networks: { [net.name]: att }, warnings: publishes && net.internal ? [`Published ports are discarded on the internal network ${net.name}`] : [] };
 }
 
 export interface StartNetworking {
@@ -138,14 +138,17 @@ export function prepareStart(engine: Engine, rec: ContainerRecord): StartNetwork
       }
       plan.push({ net, ifname, ip });
     }
-    ({ mappings: ports, fds: portFds } = holdPorts(wantedPorts(rec.Config, rec.HostConfig), store.dirs.plugin, rec.Name));
+    // Published ports and the default route go through the first network that leads out (an
+    // internal one leads nowhere: docker publishes nothing on it).
+    if (plan.some((p) => !p.net.internal)) ({ mappings: ports, fds: portFds } = holdPorts(wantedPorts(rec.Config, rec.HostConfig), store.dirs.plugin, rec.Name));
   } catch (e) {
     for (const p of plan) release(store.ipamOf(p.net), rec.Id, p.ifname);
     throw e;
   }
+  const gatewayIndex = Math.max(0, plan.findIndex((p) => !p.net.internal));
   const annotations = {
     // The first network gives the default route and the published ports, as docker's gateway network.
-    [ANNOTATIONS.networks]: JSON.stringify(plan.map((p, i) => ({ network: p.net.name, ifname: p.ifname, ip: p.ip, ports: i === 0 ? ports.map(portSpec) : [], defaultRoute: i === 0 }))),
+    [ANNOTATIONS.networks]: JSON.stringify(plan.map((p, i) => ({ network: p.net.name, ifname: p.ifname, ip: p.ip, ports: i === gatewayIndex ? ports.map(portSpec) : [], defaultRoute: i === gatewayIndex }))),
     [ANNOTATIONS.confDir]: store.confDir,
     [ANNOTATIONS.stateDir]: store.hookStateDir,
     [ANNOTATIONS.path]: cniPath().join(':'),

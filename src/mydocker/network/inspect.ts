@@ -30,7 +30,7 @@ export function lsRow(n: AnyNetwork, noTrunc: boolean): Record<string, string> {
     Driver: n.driver,
     Scope: 'local',
     IPv6: 'false',
-    Internal: 'false',
+    Internal: String(!isPseudo(n) && n.internal),
     Labels: isPseudo(n) ? '' : Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','),
     CreatedAt: isPseudo(n) ? '' : n.created.replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
   };
@@ -66,7 +66,7 @@ export function inspectNetwork(engine: Engine, n: AnyNetwork): Record<string, un
     Driver: n.driver,
     EnableIPv6: false,
     IPAM: { Driver: 'default', Options: null, Config: ipamConfig },
-    Internal: false,
+    Internal: !isPseudo(n) && n.internal,
     Attachable: false,
     Ingress: false,
     ConfigFrom: { Network: '' },

@@ -41,6 +41,7 @@ export interface CreateNetworkRequest {
   labels?: Record<string, string>;
   options?: Record<string, string>;
   mtu?: number;
+  internal?: boolean;
 }
 
 /** A pseudo network (host, none) as `network ls` and `inspect` show it. */
@@ -170,7 +171,7 @@ export class NetworkStore {
       // The bridge's name is the id's first 12 digits: never one a link of the host has.
       while (linkExists(bridgeName(id)) || mine.some((n) => n.id.slice(0, 12) === id.slice(0, 12))) id = newNetworkId();
       mkdirSync(this.confDir, { recursive: true, mode: 0o700 });
-      const conf = conflistFor({ name, id, plan, mtu: req.mtu ?? 0, labels: req.labels ?? {}, options: req.options ?? {}, builtin }, this.dirs);
+      const conf = conflistFor({ name, id, plan, mtu: req.mtu ?? 0, labels: req.labels ?? {}, options: req.options ?? {}, builtin, internal: !!req.internal }, this.dirs);
       writeAtomic(this.path(name), `${JSON.stringify(conf, null, 1)}\n`, 0o644);
       crashPoint('network:config-written');
       ensureBridge(bridgeName(id), plan.gateway, plan.subnet, req.mtu ?? 0);

@@ -9,6 +9,8 @@
 //     "forceAddress": false,     replace another IPv4 address of the bridge instead of failing
 //     "ipMasq": true,            masquerade traffic from the container that leaves the subnet
 //     "hairpinMode": false,      let a container reach itself through a host port (bridge port hairpin)
+//     "internal": false,         ours (docker's --internal): nothing is forwarded between the subnet
+//                                and anywhere else; no masquerade, no port maps
 //     "mtu": 1500,               bridge and veth MTU (default: the kernel's)
 //     "ipam": { "type": "mydocker-ipam" | "host-local" | ..., ... },   absent: layer 2 only
 //     "capabilities": { "portMappings": true, "ips": true, "mac": true },
@@ -34,6 +36,7 @@ export interface BridgeConf {
   forceAddress: boolean;
   ipMasq: boolean;
   hairpinMode: boolean;
+  internal: boolean;
   mtu: number;
   /** The IPAM plugin's type, or '' for a layer-2-only network. */
   ipamType: string;
@@ -89,6 +92,7 @@ export function parseBridgeConf(req: Pick<CniRequest, 'config' | 'args'>): Bridg
     forceAddress: bool(c, 'forceAddress'),
     ipMasq: bool(c, 'ipMasq'),
     hairpinMode: bool(c, 'hairpinMode'),
+    internal: bool(c, 'internal'),
     mtu,
     ipamType,
     portMappings: [],
@@ -105,6 +109,8 @@ export function parseBridgeConf(req: Pick<CniRequest, 'config' | 'args'>): Bridg
     invalid((e as Error).message);
   }
   if (conf.portMappings.length && !ipamType) invalid('runtimeConfig.portMappings: a layer-2-only network (no ipam) cannot map ports');
+  if (conf.internal && conf.ipMasq) invalid('internal: an internal network cannot also masquerade (ipMasq)');
+  if (conf.internal && conf.portMappings.length) invalid('runtimeConfig.portMappings: an internal network publishes no ports');
   if ((conf.ipMasq || conf.isGateway) && !ipamType) invalid(`${conf.ipMasq ? 'ipMasq' : 'isGateway'}: needs addresses (an ipam section)`);
   // The container's MAC, as the reference plugin reads it: CNI_ARGS MAC=, args.cni.mac, runtimeConfig.mac.
   const args = c.args as { cni?: { mac?: unknown } } | undefined;

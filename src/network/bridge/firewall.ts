@@ -15,6 +15,9 @@
 //        POSTROUTING -s 127.0.0.0/8 -d I -j MASQUERADE          (the host through 127.0.0.1; needs route_localnet)
 //   filter FORWARD -s I -j ACCEPT;  FORWARD -d I --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT
 //        (inserted first, so they hold on a host whose FORWARD policy is DROP)
+//   internal (docker's --internal): instead, FORWARD -s I ! -d S -j DROP; FORWARD -d I ! -s S
+//        -j DROP; FORWARD -s I -d S -j ACCEPT — the subnet talks within itself (and to the host
+//        on the bridge), never beyond
 //
 // The masquerade chain RETURNs rather than ACCEPTs inside the subnet, so that it never ends the
 // POSTROUTING walk before another attachment's hairpin rule.
@@ -30,6 +33,8 @@ export interface FirewallSpec {
   /** Its subnet, "10.88.0.0/16". */
   subnet: string;
   ipMasq: boolean;
+  /** Drop whatever would be forwarded between the container and outside its subnet. */
+  internal?: boolean;
   ports: PortMapping[];
 }
 
@@ -68,7 +73,11 @@ function rules(s: FirewallSpec): Rules {
       `-A POSTROUTING -s 127.0.0.0/8 -d ${s.ip}/32 ${c} -j MASQUERADE`,
     );
   }
-  out.filter.push(`-I FORWARD -d ${s.ip}/32 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT ${c} -j ACCEPT`, `-I FORWARD -s ${s.ip}/32 ${c} -j ACCEPT`);
+  if (s.internal) {
+    // Within the subnet it is accepted (a host whose FORWARD policy is DROP would cut it).
+    out.filter.push(`-I FORWARD -s ${s.ip}/32 -d ${s.subnet} ${c} -j ACCEPT`, `-I FORWARD -d ${s.ip}/32 ! -s ${s.subnet} ${c} -j DROP`, `-I FORWARD -s ${s.ip}/32 ! -d ${s.subnet} ${c} -j DROP`);
+  }
+  else out.filter.push(`-I FORWARD -d ${s.ip}/32 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT ${c} -j ACCEPT`, `-I FORWARD -s ${s.ip}/32 ${c} -j ACCEPT`);
   return out;
 }
 

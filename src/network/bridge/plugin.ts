@@ -113,7 +113,7 @@ function ipv4Of(result: CniResult, conf: BridgeConf): V4[] {
 
 function firewallSpec(r: AttachmentRecord): FirewallSpec | null {
   if (!r.ip || !r.subnet) return null;
-  return { tag: r.tag, network: r.network, containerId: r.containerId, ifname: r.ifname, ip: r.ip, subnet: r.subnet, ipMasq: r.ipMasq, ports: r.ports };
+  return { tag: r.tag, network: r.network, containerId: r.containerId, ifname: r.ifname, ip: r.ip, subnet: r.subnet, ipMasq: r.ipMasq, internal: r.internal === true, ports: r.ports };
 }
 
 /** Remove the rules an attachment added: its exact inverse first, else whatever carries its tag. */
@@ -189,6 +189,7 @@ export const bridgePlugin: CniPlugin = {
         ip: addr ? formatIPv4(addr.ip) : null,
         subnet: addr ? subnetString({ ip: addr.ip, prefix: addr.prefix }) : null,
         ipMasq: conf.ipMasq,
+        ...(conf.internal ? { internal: true } : {}),
         ports: conf.portMappings,
       };
       withStateLock(conf.stateDir, () => {

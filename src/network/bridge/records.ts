@@ -26,6 +26,8 @@ export interface AttachmentRecord {
   ip: string | null;
   subnet: string | null;
   ipMasq: boolean;
+  /** An internal network's attachment (absent in older records: false). */
+  internal?: boolean;
   ports: PortMapping[];
 }
 

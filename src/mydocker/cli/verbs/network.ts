@@ -29,7 +29,6 @@ function one(flag: string, v: string[] | undefined): string | undefined {
 
 export function create(name: string, o: CreateOptions, g: Globals): void {
   if (o.ipv6) throw new InputError('--ipv6: IPv6 networks are not supported');
-  if (o.internal) throw new InputError('--internal: internal networks are not supported');
   const engine = engineFor(g);
   const { options, mtu } = parseNetworkOptions(o.opt ?? []);
   const net = engine.networks.create({
@@ -41,6 +40,7 @@ export function create(name: string, o: CreateOptions, g: Globals): void {
     labels: Object.fromEntries((o.label ?? []).map(parseLabel)),
     options,
     mtu,
+    internal: !!o.internal,
   });
   printLines([net.id]);
 }
