@@ -59,4 +59,21 @@ describe('mydocker version, info, system prune', () => {
     md.ok(['rm', '-f', 'big', 'up']);
     md.ok(['volume', 'rm', 'dfvol']);
   }));
+
+  it("docker's management commands: container run/inspect/logs/stop/rm, image tag/history/rm; the built-in image found by name on a fresh root", withMydocker((md) => {
+    // Fresh root: busybox is not loaded yet, but naming it finds it (as run would).
+    assert.match(md.ok(['image', 'history', 'busybox']), /^IMAGE +CREATED +CREATED BY +SIZE +COMMENT\n/);
+    md.ok(['image', 'tag', 'busybox', 'mine:1']);
+    assert.equal(md.ok(['container', 'run', '--rm', '--network', 'none', 'mine:1', 'echo', 'hi']), 'hi\n');
+    md.ok(['container', 'run', '-d', '--name', 'mc', '--network', 'none', 'busybox', 'sh', '-c', 'echo logged; sleep 300']);
+    assert.equal(md.ok(['container', 'inspect', '--format', '{{.Name}}', 'mc']), '/mc\n');
+    assert.match(md.run(['container', 'inspect', 'busybox']).stderr, /No such container: busybox/, 'container inspect looks at containers only');
+    assert.equal(md.ok(['container', 'ls', '--format', '{{.Names}}']), 'mc\n');
+    md.ok(['container', 'exec', 'mc', 'true']);
+    assert.equal(md.ok(['container', 'logs', 'mc']), 'logged\n');
+    assert.equal(md.ok(['container', 'stop', '-t', '0', 'mc']), 'mc\n');
+    assert.equal(md.ok(['container', 'rm', 'mc']), 'mc\n');
+    assert.match(md.ok(['image', 'rm', 'mine:1']), /^Untagged: mine:1$/m);
+  }));
 });
+

@@ -536,12 +536,28 @@ program
 /** Verbs whose flags stop at the first positional (the image, the container). */
 const POSITIONAL_VERBS: Record<string, typeof RUN_FLAGS> = { run: RUN_FLAGS, create: RUN_FLAGS, exec: EXEC_FLAGS };
 
+/**
+ * docker's management commands that are top-level verbs by their long name: `container stop`
+ * is `stop`, `image rm` is `rmi`, `container inspect` is `inspect --type container`. (Those
+ * with a behaviour of their own — `container ls`, `container prune`, `image ls` … — are
+ * subcommands in the program above.)
+ */
+const MANAGEMENT: Record<string, Record<string, string[]>> = {
+  container: Object.fromEntries(
+    ['run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'logs', 'exec', 'top', 'stats', 'wait', 'rename', 'pause', 'unpause', 'attach', 'port', 'diff', 'update'].map((v) => [v, [v]]),
+  ),
+  image: { build: ['build'], history: ['history'], import: ['import'], load: ['load'], save: ['save'], tag: ['tag'], rm: ['rmi'], remove: ['rmi'] },
+};
+MANAGEMENT.container!.inspect = ['inspect', '--type', 'container'];
+
 function normalize(argv: string[]): string[] {
   // argv: [node, script, ...globals, verb, ...]. Globals take a value only for --root.
   let i = 2;
   while (i < argv.length && argv[i]!.startsWith('-')) i += argv[i] === '--root' ? 2 : 1;
+  const group = MANAGEMENT[argv[i] ?? ''];
+  const verb = group && Object.hasOwn(group, argv[i + 1] ?? '') ? group[argv[i + 1]!] : undefined;
+  if (verb) argv = [...argv.slice(0, i), ...verb, ...argv.slice(i + 2)];
   const v = argv[i];
-  if (v === 'container' && (argv[i + 1] === 'run' || argv[i + 1] === 'create')) return normalizeArgs(argv, i + 2, RUN_FLAGS);
   const flags = v ? POSITIONAL_VERBS[v] : undefined;
   return flags ? normalizeArgs(argv, i + 1, flags) : argv;
 }

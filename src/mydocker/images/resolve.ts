@@ -42,6 +42,14 @@ export async function resolveRunTarget(engine: Engine, ref: string, command: str
   throw new NotFoundError('image', `${ref}${ref.includes(':') || ref.includes('@') ? '' : ':latest'} (not in the image store; load, import or pull it first)`);
 }
 
+/**
+ * The built-in busybox named by one of its names and not loaded yet (a fresh root): load it,
+ * so `tag busybox x`, `save busybox`, `history busybox` find what `run busybox` would run.
+ */
+export async function loadDefaultIfNamed(engine: Engine, refs: string[]): Promise<void> {
+  if (refs.some((r) => DEFAULT_NAMES.has(r) && !engine.findImage(r))) await engine.images.ensureDefault();
+}
+
 /** Whether `cmd` names an executable of the image: a path, or a name on its PATH. */
 async function hasCommand(engine: Engine, image: Image, cmd: string): Promise<boolean> {
   if (!/^[\w./+-]+$/.test(cmd) || cmd.includes('..')) return false;

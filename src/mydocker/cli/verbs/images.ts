@@ -1,5 +1,6 @@
 // Image verbs: images (image ls), rmi (image rm), tag, history, image inspect/prune, and the
 // archive verbs import, load, save — thin calls on the image store.
+import { loadDefaultIfNamed } from '../../images/resolve.js';
 import { liveState } from '../../containers/status.js';
 import { InputError } from '../../errors.js';
 import { progressRenderer } from '../../images/progress.js';
@@ -79,11 +80,14 @@ export async function rmi(refs: string[], o: { force?: boolean; prune?: boolean 
 }
 
 export async function tag(src: string, target: string, _o: unknown, g: Globals): Promise<void> {
-  await engineFor(g).images.tag(src, target);
+  const engine = engineFor(g);
+  await loadDefaultIfNamed(engine, [src]);
+  await engine.images.tag(src, target);
 }
 
-export function history(ref: string, o: { quiet?: boolean; trunc?: boolean; human?: boolean; format?: string }, g: Globals): void {
+export async function history(ref: string, o: { quiet?: boolean; trunc?: boolean; human?: boolean; format?: string }, g: Globals): Promise<void> {
   const engine = engineFor(g);
+  await loadDefaultIfNamed(engine, [ref]);
   const noTrunc = o.trunc === false;
   const now = Date.now();
   const rows = engine.images.history(ref).map((h) => ({
@@ -102,8 +106,9 @@ export function history(ref: string, o: { quiet?: boolean; trunc?: boolean; huma
   else printLines(lines);
 }
 
-export function inspect(refs: string[], o: { format?: string }, g: Globals): void {
+export async function inspect(refs: string[], o: { format?: string }, g: Globals): Promise<void> {
   const engine = engineFor(g);
+  await loadDefaultIfNamed(engine, refs);
   const objs = refs.map((r) => engine.images.inspect(r));
   if (o.format) {
     const t = compile(o.format);
@@ -172,6 +177,7 @@ export async function load(o: { input?: string; quiet?: boolean }, g: Globals): 
 export async function save(refs: string[], o: { output?: string }, g: Globals): Promise<void> {
   const engine = engineFor(g);
   if (!o.output && process.stdout.isTTY) throw new InputError('save: refusing to write an archive to a terminal (use -o FILE or redirect stdout)');
+  await loadDefaultIfNamed(engine, refs);
   const progress = o.output ? await progressRenderer(process.stdout) : undefined;
   try {
     await engine.images.save(refs, o.output ?? '-', progress ? { progress } : {});

@@ -1,5 +1,6 @@
 // `inspect [-f TEMPLATE] [--type container|image|volume] NAME…`: a JSON array, or the template
 // applied to each object.
+import { loadDefaultIfNamed } from '../../images/resolve.js';
 import { inspectContainer } from '../../containers/inspect.js';
 import type { Engine } from '../../engine.js';
 import { InputError, NotFoundError } from '../../errors.js';
@@ -15,6 +16,7 @@ async function find(engine: Engine, ref: string, type: string | undefined): Prom
     }
   }
   if (!type || type === 'image') {
+    await loadDefaultIfNamed(engine, [ref]);
     if (engine.findImage(ref)) return engine.images.inspect(ref);
     if (type === 'image') throw new NotFoundError('image', ref);
   }
