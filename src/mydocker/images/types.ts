@@ -16,6 +16,8 @@ export interface ImageRunConfig {
   StopSignal?: string;
   ExposedPorts?: Record<string, object>;
   Volumes?: Record<string, object>;
+  /** HEALTHCHECK (docker's image config extension; durations in ns). */
+  Healthcheck?: import('../containers/health.js').HealthConfig;
 }
 
 export interface HistoryEntry {
