@@ -287,6 +287,7 @@ export class ImageStore {
         OnBuild: null,
         Labels: c.Labels ?? null,
         StopSignal: c.StopSignal,
+        ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
       },
       Architecture: img.config.architecture,
       Variant: img.config.variant,
