@@ -267,6 +267,16 @@ function isChecker(pid: number, id: string): boolean {
   }
 }
 
+/** Alive and not a zombie (a killed leader its reaper has not reaped yet has no command line). */
+function leaderAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 function checkerPid(engine: Engine, id: string): number {
   try {
     const n = Number(readFileSync(pidPath(engine, id), 'utf8').trim());
@@ -284,13 +294,7 @@ function checkerPid(engine: Engine, id: string): number {
 export function stopHealthChecker(engine: Engine, id: string): void {
   const pid = checkerPid(engine, id);
   if (pid) {
-    let leaderAlive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      leaderAlive = false;
-    }
-    if (!leaderAlive || isChecker(pid, id)) {
+    if (!leaderAlive(pid) || isChecker(pid, id)) {
       try {
         process.kill(-pid, 'SIGKILL');
       } catch {
