@@ -49,10 +49,11 @@ function groupMembers(pgid: number): number[] {
 }
 
 async function becomes(md: MydockerSandbox, ref: string, status: string, ms = 10_000): Promise<Health> {
-  return waitFor(() => {
+  const h = await waitFor(() => {
     const h = health(md, ref);
     return h?.Status === status ? h : null;
   }, ms, `${ref} ${status}`);
+  return h!;
 }
 
 async function noCheckers(md: MydockerSandbox, id: string, what: string): Promise<void> {
@@ -118,10 +119,10 @@ describe('mydocker healthchecks: results', () => {
   it('the start period: failures do not count while starting (checked at the start interval); a success ends it', withMydocker(async (md) => {
     // A 60 s interval: only the 200 ms start interval can give several results in time.
     md.ok(['run', '-d', ...NONE, '--name', 'boot', '--health-cmd', 'test -e /tmp/ready', '--health-retries', '1', ...QUICK_THEN_SLOW, 'busybox', 'sleep', '100']);
-    const starting = await waitFor(() => {
+    const starting = (await waitFor(() => {
       const h = health(md, 'boot');
       return h && h.Log.length >= 3 ? h : null;
-    }, 10_000, 'three failed checks');
+    }, 10_000, 'three failed checks'))!;
     assert.equal(starting.Status, 'starting', 'failures within the start period do not make it unhealthy');
     assert.equal(starting.FailingStreak, 0);
     assert.ok(starting.Log.every((e) => e.ExitCode === 1));
@@ -220,12 +221,19 @@ describe('mydocker healthchecks: the checker dies with its run', () => {
   it('on each restart by its policy: one checker per run, none once stopped', withMydocker(async (md) => {
     const id = md.ok(['run', '-d', ...NONE, '--name', 'again', '--restart', 'always', '--health-cmd', 'true', ...QUICK_THEN_SLOW, 'busybox', 'sh', '-c', 'sleep 1; exit 3']).trim();
     const pids = new Set<string>();
-    await waitFor(() => {
-      const c = loopsOf(md, id);
+    for (const deadline = Date.now() + 15_000; ; ) {
+      let c = loopsOf(md, id);
+      // The previous run's loop may still be dying (SIGKILLed, not yet exited): look again.
+      if (c.length > 1) {
+        await new Promise((r) => setTimeout(r, 300));
+        c = loopsOf(md, id);
+      }
       assert.ok(c.length <= 1, `one checker at a time: ${c.join('; ')}`);
       for (const p of c) pids.add(p.split(' ')[0]!);
-      return pids.size >= 2 && Number(md.ok(['inspect', '--format', '{{.RestartCount}}', 'again'])) >= 1;
-    }, 15_000, 'a second run with its own checker');
+      if (pids.size >= 2 && Number(md.ok(['inspect', '--format', '{{.RestartCount}}', 'again'])) >= 1) break;
+      assert.ok(Date.now() < deadline, 'timed out waiting for a second run with its own checker');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     md.ok(['stop', 'again']);
     await noCheckers(md, id, 'stop of a restarting container');
   }));
