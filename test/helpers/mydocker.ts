@@ -62,6 +62,11 @@ export function cgroupsOf(ids: string[]): string[] {
   return found;
 }
 
+/** The health checker loops (and their probes) of a data root. */
+export function healthCheckers(root: string): string[] {
+  return processesWith(root).filter((p) => p.includes('mydocker-health') || p.includes('container healthcheck'));
+}
+
 export class MydockerSandbox {
   readonly root: string;
   readonly dir: string;
@@ -126,6 +131,11 @@ export class MydockerSandbox {
       const r = this.run(['rm', '-f', '-v', ...ids]);
       if (r.status !== 0) problems.push(`rm -f: ${r.stderr.trim()}`);
     }
+    // Health checkers (containers/health.ts) are killed by the removal itself: one still there
+    // once its SIGKILL had time to land is a leak, even if it would end at its next wake-up.
+    for (let i = 0; i < 20 && healthCheckers(this.root).length; i++) await new Promise((r) => setTimeout(r, 50));
+    const checkers = healthCheckers(this.root);
+    if (checkers.length) problems.push(`health checkers left: ${checkers.join('; ')}`);
     // conmon's cleanup command may still be finishing: give processes a moment to go.
     for (let i = 0; i < 100 && processesWith(this.root).length; i++) await new Promise((r) => setTimeout(r, 50));
     const mounts = mountsUnder(this.dir).filter((m) => !this.ownMounts.includes(m));

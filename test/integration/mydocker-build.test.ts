@@ -240,7 +240,7 @@ describe('mydocker build', () => {
         ['FROM busybox\nCOPY f\n', /^mydocker: Dockerfile line 2: COPY: COPY requires at least two arguments/],
         ['FROM busybox\nCOPY --nope=1 f /f\n', /^mydocker: Dockerfile parse error line 2: unknown flag: --nope for COPY$/],
         ['FROM busybox\nRUN --mount=type=cache,target=/x true\n', /^mydocker: Dockerfile parse error line 2: RUN --mount: a BuildKit-only flag/],
-        ['FROM busybox\nHEALTHCHECK CMD true\n', /^mydocker: Dockerfile line 2: HEALTHCHECK: not supported/],
+        ['FROM busybox\nHEALTHCHECK --interval=banana CMD true\n', /^mydocker: Dockerfile line 2: HEALTHCHECK: HEALTHCHECK --interval=banana: time: invalid duration "banana"$/],
         ['FROM busybox\nCOPY nothere /x\n', /^mydocker: COPY failed: file not found in build context or excluded by \.dockerignore: stat nothere: file does not exist$/],
         ['FROM busybox\nADD http://127.0.0.1:1/x /x\n', /^mydocker: Dockerfile line 2: ADD: http:\/\/127\.0\.0\.1:1\/x: ADD from a URL is not supported/],
         ['FROM no-such-image:1\n', /^mydocker: No such image: no-such-image:1 \(FROM on line 1/],
@@ -369,6 +369,21 @@ describe('mydocker build: RUN networks and volumes', () => {
       assert.equal(md.ok(['run', '--rm', ...NET, '--entrypoint', 'sh', 'v', '-c', 'cat /data/*']), 'copied\n');
       assert.equal(md.ok(['volume', 'ls', '-q']).trim(), '', 'the step containers\' anonymous volumes are removed with them');
       nothingLeft(md);
+    }),
+  );
+});
+
+describe('mydocker build: HEALTHCHECK', () => {
+  it(
+    "HEALTHCHECK goes into the image's Healthcheck (docker's nanoseconds) and drives the container's health",
+    withMydocker(async (md) => {
+      const ctx = write(join(md.dir, 'hc'), { Dockerfile: 'FROM busybox\nHEALTHCHECK --interval=200ms --retries=2 CMD test -e /tmp/ok\nCMD ["sh", "-c", "touch /tmp/ok; sleep 300"]\n' });
+      md.ok(['build', '-q', '-t', 'hc', ...NET, ctx]);
+      const hc = JSON.parse(md.ok(['image', 'inspect', '--format', '{{json .Config.Healthcheck}}', 'hc']));
+      assert.deepEqual(hc, { Test: ['CMD-SHELL', 'test -e /tmp/ok'], Interval: 200_000_000, Retries: 2 });
+      md.ok(['run', '-d', '--name', 'hc1', ...NET, 'hc']);
+      await waitFor(() => md.ok(['inspect', '--format', '{{.State.Health.Status}}', 'hc1']).trim() === 'healthy', 15_000, 'healthy');
+      md.ok(['rm', '-f', 'hc1']);
     }),
   );
 });

@@ -8,6 +8,7 @@
 // The image config is docker's: Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts,
 // Labels, Volumes, StopSignal, Shell; history entries are the classic builder's
 // ("/bin/sh -c #(nop)  CMD [\"sh\"]", "|1 A=b /bin/sh -c make", "… COPY dir:<hash> in /app ").
+import { applyChange } from '../images/config-changes.js';
 import type { Readable } from 'node:stream';
 import { posix } from 'node:path';
 import { closeSync, createReadStream, lstatSync, readlinkSync } from 'node:fs';
@@ -401,8 +402,16 @@ export class Builder {
       }
       case 'MAINTAINER':
         return this.configStep(st, next, this.nop(st, `MAINTAINER ${ins.args}`));
-      case 'HEALTHCHECK':
-        throw at(ins, 'not supported by mydocker build (mydocker has no healthchecks)');
+      case 'HEALTHCHECK': {
+        // The Dockerfile's syntax is commit -c's (config-changes.ts); no variable substitution, as docker.
+        const change = ['HEALTHCHECK', ...Object.entries(ins.flags).map(([k, v]) => `--${k}=${v}`), ins.args].join(' ');
+        try {
+          next.Healthcheck = applyChange(next, change).Healthcheck;
+        } catch (e) {
+          throw at(ins, (e as Error).message.replace(`--change ${JSON.stringify(change)}: `, ''));
+        }
+        return this.configStep(st, next, this.nop(st, change));
+      }
       case 'ONBUILD':
         throw at(ins, 'not supported by mydocker build');
       default:

@@ -54,6 +54,7 @@ const FLAGS: Record<string, string[]> = {
   FROM: ['platform'],
   COPY: ['from', 'chown'],
   ADD: ['chown'],
+  HEALTHCHECK: ['interval', 'timeout', 'start-period', 'start-interval', 'retries'],
 };
 const BUILDKIT_FLAGS = new Set(['mount', 'network', 'security', 'chmod', 'link', 'keep-git-dir', 'checksum', 'parents', 'exclude']);
 

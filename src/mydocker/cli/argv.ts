@@ -78,6 +78,13 @@ export const RUN_FLAGS: FlagSpec[] = [
   { long: 'restart', value: true, help: 'restart policy (no, always, unless-stopped, on-failure[:N])' },
   { long: 'cidfile', value: true, help: 'write the container ID to the file' },
   { long: 'pull', value: true, help: 'pull image before running ("always", "missing", "never")' },
+  { long: 'health-cmd', value: true, help: 'command to run to check health (run by /bin/sh -c in the container)' },
+  { long: 'health-interval', value: true, help: 'time between running the check (ms|s|m|h) (default 30s)' },
+  { long: 'health-timeout', value: true, help: 'maximum time to allow one check to run (ms|s|m|h) (default 30s)' },
+  { long: 'health-retries', value: true, help: 'consecutive failures needed to report unhealthy (default 3)' },
+  { long: 'health-start-period', value: true, help: 'start period for the container to initialize before counting retries (ms|s|m|h) (default 0s)' },
+  { long: 'health-start-interval', value: true, help: 'time between running the check during the start period (ms|s|m|h) (default 5s)' },
+  { long: 'no-healthcheck', value: false, help: 'disable any container-specified HEALTHCHECK' },
 ];
 
 export const EXEC_FLAGS: FlagSpec[] = [

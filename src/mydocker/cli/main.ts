@@ -149,7 +149,7 @@ program
   .option('-n, --last <n>', 'the n last created containers (all states)')
   .option('-l, --latest', 'the latest created container (all states)')
   .option('-s, --size', 'display total file sizes')
-  .option('-f, --filter <filter>', 'filter: status=, name=, id=, label=, ancestor=', collect)
+  .option('-f, --filter <filter>', 'filter: status=, name=, id=, label=, ancestor=, health=', collect)
   .action(verb(() => import('./verbs/ps.js')));
 
 program
@@ -263,6 +263,11 @@ container
   .description("the monitor's exit command: record the exit, release mounts and cgroup, --rm")
   .argument('<id>')
   .action(verb(() => import('./verbs/cleanup.js')));
+container
+  .command('healthcheck', { hidden: true })
+  .description("the health checker's probe: run the container's healthcheck once, record the result")
+  .argument('<id>')
+  .action(verb(() => import('./verbs/healthcheck.js')));
 container
   .command('ls')
   .alias('list')

@@ -20,6 +20,8 @@ export interface ExecOptions {
   interactive?: boolean;
   detach?: boolean;
   privileged?: boolean;
+  /** The process's stdin, stdout and stderr (default: ours, /dev/null with detach): the healthcheck's capture. */
+  stdio?: [number, number, number];
 }
 
 export function execInContainer(engine: Engine, id: string, o: ExecOptions): ExecStarted {
@@ -62,7 +64,7 @@ export function execInContainer(engine: Engine, id: string, o: ExecOptions): Exe
       },
       detach: !!o.detach,
       preserveFds: 0,
-      stdio: [stdin, out, err],
+      stdio: o.stdio ?? [stdin, out, err],
     });
   } finally {
     closeSync(devnull);

@@ -6,6 +6,10 @@ import type { ContainerRecord } from './record.js';
 import { containerLower, rootfsDirs } from './rootfs.js';
 import { policyOf } from './restart.js';
 import { liveState } from './status.js';
+import { healthOf, type Health } from './health.js';
+
+/** docker shows State.Health only for a container with a healthcheck. */
+const withHealth = (h: Health | null) => (h ? { Health: h } : {});
 
 export async function inspectContainer(engine: Engine, rec: ContainerRecord): Promise<Record<string, unknown>> {
   const live = liveState(engine, rec);
@@ -36,6 +40,7 @@ export async function inspectContainer(engine: Engine, rec: ContainerRecord): Pr
       Error: live.Error,
       StartedAt: live.StartedAt,
       FinishedAt: live.FinishedAt,
+      ...withHealth(healthOf(engine, rec, live.Running && !live.Paused)),
     },
     Image: rec.ImageId,
     ResolvConfPath: join(dir, 'resolv.conf'),

@@ -20,6 +20,7 @@ import { closeAll } from '../network/ports.js';
 import { execFailureCode, monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
 import { containerSpec, type RunFlags } from './options.js';
 import { initialState, type ContainerRecord, type MountPoint } from './record.js';
+import { startHealthChecker, stopHealthChecker } from './health.js';
 import { cancelPendingRestart, decideRestart, isMonitor, isWaiter, resetForManualStart } from './restart.js';
 import { containerLower, createRootfsDirs, mountRootfs, rootfsDirs, unmountRootfs } from './rootfs.js';
 import { buildSpec, INIT_BINARY, processArgs, type HostDevice, type ResolvedMount } from './spec.js';
@@ -338,6 +339,8 @@ async function startLocked(engine: Engine, rec: ContainerRecord, opts: StartOpti
   rec.State.Pid = monitor.pid;
   delete rec.PendingRestart;
   engine.containers.write(rec);
+  startHealthChecker(engine, rec); // its healthcheck's checker, with the run (health.ts)
+  crashPoint('start:health-started');
   return { monitor, pid: monitor.pid };
 }
 
@@ -509,6 +512,7 @@ export function cleanupContainer(engine: Engine, id: string, opts: { waitForClie
     const live = liveState(engine, rec);
     if (live.Running) return;
     if (live.Status === 'created' && engine.runtime.status(id) === 'created') return; // created, waiting for start
+    stopHealthChecker(engine, id); // no check outlives the run
     if (rec.State.Status === 'running') {
       rec.State = { ...rec.State, Status: 'exited', ExitCode: live.ExitCode, FinishedAt: live.FinishedAt, Pid: 0, OOMKilled: wasOomKilled(engine, id) };
       decideRestart(rec, live.ExitCode, rec.State.StartedAt, live.FinishedAt);
@@ -851,6 +855,7 @@ function removeContainerFiles(engine: Engine, id: string, name: string | null, k
   }
   releaseContainerNetworks(engine, id, rec);
   if (killMonitor) stopMonitor(engine, id);
+  stopHealthChecker(engine, id);
   const dir = engine.containers.path(id);
   unmountRootfs(dir);
   // Run-tree files, before the directory leaves the tree (after it, a crashed rm is finished

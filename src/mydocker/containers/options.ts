@@ -10,11 +10,12 @@ import { InputError } from '../errors.js';
 import { HOST_GATEWAY } from './etc-files.js';
 import { mountPointOf, parseMountFlag, tmpfsOptionsOf } from './mount-flag.js';
 import { parseRestartPolicy } from './restart.js';
+import { healthcheckConfig, type HealthFlags } from './health.js';
 import type { Image, ImageRunConfig } from '../images/types.js';
 import type { ContainerConfig, DeviceMapping, HostConfig, MountPoint, PortBinding } from './record.js';
 
 /** The flags as the CLI collected them (strings; repeatable flags as arrays). */
-export interface RunFlags {
+export interface RunFlags extends HealthFlags {
   name?: string;
   detach?: boolean;
   interactive?: boolean;
@@ -406,6 +407,7 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
     StopSignal: f.stopSignal !== undefined ? parseStopSignal('--stop-signal', f.stopSignal) : ic.StopSignal ? parseStopSignal('image StopSignal', ic.StopSignal) : 'SIGTERM',
     StopTimeout: stopTimeout,
     Volumes: ic.Volumes ?? null,
+    ...healthcheckConfig(f, ic.Healthcheck),
     ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
   };
   const hostConfig: HostConfig = {

@@ -5,6 +5,7 @@
 //
 // On disk: <lib>/containers/<id>/container.json, written atomically under the container's lock.
 
+import type { HealthConfig } from './health.js';
 import type { MountSpec } from './mount-flag.js';
 
 /** docker's container Config (the fields mydocker sets and `inspect` shows). */
@@ -28,6 +29,8 @@ export interface ContainerConfig {
   StopTimeout: number | null;
   Volumes: Record<string, object> | null;
   ExposedPorts?: Record<string, object>;
+  /** --health-* over the image's HEALTHCHECK (docker's HealthConfig; absent: none). */
+  Healthcheck?: HealthConfig;
 }
 
 export interface DeviceMapping {

@@ -90,6 +90,7 @@ export async function commitContainer(engine: Engine, id: string, req: CommitReq
       ...(c.StopSignal && c.StopSignal !== 'SIGTERM' ? { StopSignal: c.StopSignal } : {}),
       ...(c.ExposedPorts ? { ExposedPorts: c.ExposedPorts } : {}),
       ...(c.Volumes ? { Volumes: c.Volumes } : {}),
+      ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
     },
     ...(req.changes ? { changes: req.changes } : {}),
     ...(req.ref ? { ref: req.ref } : {}),

@@ -1,12 +1,14 @@
 // `commit -c` / `import -c`: Dockerfile instructions applied to an image's run config, as
-// docker does: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME, STOPSIGNAL
-// (ONBUILD is refused: it has no meaning without a builder). CMD/ENTRYPOINT take the JSON
+// docker does: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME, STOPSIGNAL, and
+// HEALTHCHECK with the Dockerfile's syntax (ONBUILD is refused: it has no meaning without a
+// builder). CMD/ENTRYPOINT take the JSON
 // array form or the shell form (`CMD echo hi` → ["/bin/sh","-c","echo hi"]).
 import { posix } from 'node:path';
 import { InputError } from '../errors.js';
+import { MIN_DURATION, parseGoDuration, type HealthConfig } from '../containers/health.js';
 import type { ConfigChange, ImageRunConfig } from './types.js';
 
-const INSTRUCTIONS = ['CMD', 'ENTRYPOINT', 'ENV', 'WORKDIR', 'USER', 'LABEL', 'EXPOSE', 'VOLUME', 'STOPSIGNAL'];
+const INSTRUCTIONS = ['CMD', 'ENTRYPOINT', 'ENV', 'WORKDIR', 'USER', 'LABEL', 'EXPOSE', 'VOLUME', 'STOPSIGNAL', 'HEALTHCHECK'];
 
 function bad(change: string, why: string): never {
   throw new InputError(`--change ${JSON.stringify(change)}: ${why}`);
@@ -76,6 +78,42 @@ function pairs(rest: string, change: string, what: string): [string, string][] {
     if (i <= 0) bad(change, `${what}: ${JSON.stringify(w)} is not KEY=VALUE`);
     return [w.slice(0, i), w.slice(i + 1)];
   });
+}
+
+const HEALTH_FLAGS = { interval: 'Interval', timeout: 'Timeout', 'start-period': 'StartPeriod', 'start-interval': 'StartInterval' } as const;
+
+/**
+ * The Dockerfile's `HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D]
+ * [--start-interval=D] [--retries=N] CMD command|["exec", "form"]`, or `HEALTHCHECK NONE`.
+ */
+function healthcheck(rest: string, change: string): HealthConfig {
+  let s = rest;
+  const hc: HealthConfig = {};
+  for (let m; (m = /^--([a-z-]+)=(\S*)\s*/.exec(s)); s = s.slice(m[0].length)) {
+    const [, name = '', value = ''] = m;
+    if (name === 'retries') {
+      if (!/^-?\d+$/.test(value)) bad(change, `HEALTHCHECK --retries=${value}: not an integer`);
+      if (Number(value) < 0) bad(change, `HEALTHCHECK --retries cannot be negative (${value})`);
+      hc.Retries = Number(value);
+    } else if (Object.hasOwn(HEALTH_FLAGS, name)) {
+      const ns = parseGoDuration(value);
+      if (ns === null) bad(change, `HEALTHCHECK --${name}=${value}: time: invalid duration ${JSON.stringify(value)}`);
+      if (ns < 0) bad(change, `HEALTHCHECK --${name} cannot be negative`);
+      if (ns !== 0 && ns < MIN_DURATION) bad(change, `HEALTHCHECK --${name} cannot be less than 1ms`);
+      hc[HEALTH_FLAGS[name as keyof typeof HEALTH_FLAGS]] = ns;
+    } else bad(change, `HEALTHCHECK: unknown flag --${name} (--interval, --timeout, --start-period, --start-interval, --retries)`);
+  }
+  const m = /^(\S+)(?:\s+([\s\S]*))?$/.exec(s.trim());
+  const type = m?.[1]?.toUpperCase() ?? '';
+  const cmd = (m?.[2] ?? '').trim();
+  if (type === 'NONE') {
+    if (cmd || Object.keys(hc).length) bad(change, 'HEALTHCHECK NONE takes no arguments');
+    return { Test: ['NONE'] };
+  }
+  if (type !== 'CMD') bad(change, `Unknown type ${JSON.stringify(m?.[1] ?? '')} in HEALTHCHECK (try CMD)`);
+  if (!cmd) bad(change, 'HEALTHCHECK CMD needs a command');
+  const exec = jsonArray(cmd);
+  return { Test: exec ? ['CMD', ...exec] : ['CMD-SHELL', cmd], ...hc };
 }
 
 /** Apply one change to a copy of `config`. */
@@ -148,6 +186,9 @@ export function applyChange(config: ImageRunConfig, change: ConfigChange): Image
       c.ExposedPorts = ports;
       break;
     }
+    case 'HEALTHCHECK':
+      c.Healthcheck = healthcheck(rest, change);
+      break;
     case 'VOLUME': {
       const vols = { ...(c.Volumes ?? {}) };
       const list = jsonArray(rest) ?? words(rest, change);

@@ -113,6 +113,8 @@ export function canonicalConfig(c: import('./types.js').ImageConfig): Buffer {
     WorkingDir: rc.WorkingDir || undefined,
     Labels: sortedMap(rc.Labels),
     StopSignal: rc.StopSignal || undefined,
+    // docker's extension of the OCI config (its field order, omitempty).
+    Healthcheck: rc.Healthcheck ? { Test: nonEmpty(rc.Healthcheck.Test), Interval: rc.Healthcheck.Interval || undefined, Timeout: rc.Healthcheck.Timeout || undefined, StartPeriod: rc.Healthcheck.StartPeriod || undefined, StartInterval: rc.Healthcheck.StartInterval || undefined, Retries: rc.Healthcheck.Retries || undefined } : undefined,
     // docker's own field (not OCI's): a built image's SHELL, for builds FROM it. Absent unless set.
     Shell: nonEmpty(rc.Shell),
   };

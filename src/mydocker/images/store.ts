@@ -315,6 +315,7 @@ export class ImageStore {
         OnBuild: null,
         Labels: c.Labels ?? null,
         StopSignal: c.StopSignal,
+        ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
         ...(c.Shell ? { Shell: c.Shell } : {}),
       },
       Architecture: img.config.architecture,

@@ -16,6 +16,8 @@ export interface ImageRunConfig {
   StopSignal?: string;
   ExposedPorts?: Record<string, object>;
   Volumes?: Record<string, object>;
+  /** HEALTHCHECK (docker's image config extension; durations in ns). */
+  Healthcheck?: import('../containers/health.js').HealthConfig;
   /** A Dockerfile's SHELL: what shell-form RUN, CMD and ENTRYPOINT of later builds run under. */
   Shell?: string[];
 }

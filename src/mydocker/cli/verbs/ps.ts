@@ -1,6 +1,7 @@
 // `ps`: docker's columns and states, from each container's derived state.
 import type { ContainerRecord } from '../../containers/record.js';
 import { liveState, type LiveState } from '../../containers/status.js';
+import { healthOf, type Health } from '../../containers/health.js';
 import { shortId } from '../../containers/store.js';
 import type { Engine } from '../../engine.js';
 import { InputError } from '../../errors.js';
@@ -22,11 +23,14 @@ export interface PsOptions {
 }
 
 /** docker's STATUS column. */
-export function statusText(live: LiveState, now = Date.now()): string {
+export function statusText(live: LiveState, now = Date.now(), health?: Health | null): string {
   switch (live.Status) {
     case 'running':
-    case 'paused':
-      return `Up ${humanDuration(now - Date.parse(live.StartedAt))}${live.Paused ? ' (Paused)' : ''}`;
+    case 'paused': {
+      // docker's "(health: starting)", "(healthy)", "(unhealthy)" while it runs.
+      const h = !live.Paused && health ? ` (${health.Status === 'starting' ? 'health: starting' : health.Status})` : '';
+      return `Up ${humanDuration(now - Date.parse(live.StartedAt))}${live.Paused ? ' (Paused)' : h}`;
+    }
     case 'exited':
       return `Exited (${live.ExitCode}) ${ago(live.FinishedAt, now)}`;
     case 'restarting':
@@ -43,6 +47,7 @@ export function statusText(live: LiveState, now = Date.now()): string {
 /** The fields a --format template sees, as docker's ps names them. */
 export function psRow(engine: Engine, rec: ContainerRecord, noTrunc: boolean, now = Date.now()) {
   const live = liveState(engine, rec);
+  const health = healthOf(engine, rec, live.Running && !live.Paused);
   const cmd = [rec.Path, ...rec.Args].join(' ');
   // What is published now (random host ports resolved), from the network hook's state.
   const ports = live.Running ? displayablePorts(rec.Config, publishedPorts(engine, rec.Id)) : '';
@@ -55,7 +60,7 @@ export function psRow(engine: Engine, rec: ContainerRecord, noTrunc: boolean, no
       RunningFor: ago(rec.Created, now),
       Ports: ports,
       State: live.Status,
-      Status: statusText(live, now),
+      Status: statusText(live, now, health),
       Size: '0B',
       Names: rec.Name,
       Labels: Object.entries(rec.Config.Labels).map(([k, v]) => `${k}=${v}`).join(','),
@@ -63,6 +68,7 @@ export function psRow(engine: Engine, rec: ContainerRecord, noTrunc: boolean, no
       Networks: Object.keys(rec.Networks).join(',') || rec.HostConfig.NetworkMode,
     },
     live,
+    health,
   };
 }
 
@@ -82,20 +88,26 @@ const HEADERS: Record<string, string> = {
   Networks: 'NETWORKS',
 };
 
-function matches(filters: string[], rec: ContainerRecord, row: ReturnType<typeof psRow>['row']): boolean {
+const HEALTH_FILTERS = ['starting', 'healthy', 'unhealthy', 'none'];
+
+function matches(filters: string[], rec: ContainerRecord, row: ReturnType<typeof psRow>['row'], health: Health | null = null): boolean {
   for (const f of filters) {
     const eq = f.indexOf('=');
     if (eq < 0) throw new InputError(`--filter ${f}: want key=value`);
     const k = f.slice(0, eq);
     const v = f.slice(eq + 1);
     if (k === 'status' && row.State !== v) return false;
+    else if (k === 'health') {
+      if (!HEALTH_FILTERS.includes(v)) throw new InputError(`--filter ${f}: Unrecognised filter value for health: ${v} (starting, healthy, unhealthy or none)`);
+      if ((health?.Status ?? 'none') !== v) return false;
+    }
     else if (k === 'name' && !rec.Name.includes(v.replace(/^\//, ''))) return false;
     else if (k === 'id' && !rec.Id.startsWith(v)) return false;
     else if (k === 'ancestor' && rec.Config.Image !== v && !rec.ImageId.includes(v)) return false;
     else if (k === 'label') {
       const [lk = '', lv] = v.split(/=(.*)/s);
       if (!(lk in rec.Config.Labels) || (lv !== undefined && rec.Config.Labels[lk] !== lv)) return false;
-    } else if (!['status', 'name', 'id', 'ancestor', 'label'].includes(k)) throw new InputError(`--filter ${f}: unknown filter ${k} (known: status, name, id, ancestor, label)`);
+    } else if (!['status', 'name', 'id', 'ancestor', 'label', 'health'].includes(k)) throw new InputError(`--filter ${f}: unknown filter ${k} (known: status, name, id, ancestor, label, health)`);
   }
   return true;
 }
@@ -118,7 +130,7 @@ export default async function (o: PsOptions, g: Globals): Promise<void> {
   const rows = recs
     .map((r) => ({ rec: r, ...psRow(engine, r, noTrunc, now) }))
     .filter((x) => all || x.live.Running || x.live.Status === 'restarting' || (o.filter ?? []).some((f) => f.startsWith('status=')))
-    .filter((x) => matches(o.filter ?? [], x.rec, x.row));
+    .filter((x) => matches(o.filter ?? [], x.rec, x.row, x.health));
   // -s: the writable layer's size and, as "virtual", with the image's (docker's SIZE column).
   if (o.size && !o.quiet) {
     const sizeText = await sizeReader(engine); // loaded only for -s: plain ps stays light
