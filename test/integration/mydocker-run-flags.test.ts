@@ -92,7 +92,7 @@ describe('mydocker run: docker\'s other flags, podman first', () => {
     }
     sameAsPodman(['--ipc', 'none', 'busybox', 'sh', '-c', 'test -e /dev/shm && echo shm || echo none'], 'none\n');
     assert.match(md.run(['run', '--rm', '--uts', 'host', '-h', 'x', 'busybox', 'true']).stderr, /^mydocker: Conflicting options: --hostname and --uts=host\n$/);
-    assert.match(md.run(['run', '--rm', '--pid', 'container:x', 'busybox', 'true']).stderr, /--pid container:x: joining another container's namespace is not supported/);
+    assert.match(md.run(['run', '--rm', '--ipc', 'container:x', 'busybox', 'true']).stderr, /--ipc container:x: joining another container's namespace is not supported/);
   });
 
   it('--sysctl: namespaced ones are set; others, and net.* with the host\'s network, refused by name', () => {
@@ -144,6 +144,55 @@ describe('mydocker run: docker\'s other flags, podman first', () => {
     assert.equal(r.stderr, 'mydocker: Conflicting options: --cpus and --cpu-period/--cpu-quota cannot both be set\n');
     assert.match(md.run(['run', '--rm', '-m', '16m', '--memory-reservation', '32m', 'busybox', 'true']).stderr, /--memory-reservation 32m: must be below --memory 16m/);
   });
+});
+
+describe('mydocker run --network/--pid container:NAME', () => {
+  /** A web container, then a second one in its network and PID namespace; what the second sees. */
+  const SEES = ['sh', '-c', 'echo $(wget -qO- http://127.0.0.1:8080/hostname); hostname; ip -4 -o addr show | grep -c eth0; ps -o comm | grep -c httpd'];
+
+  it("joins the running container's network (its address, name and /etc files) and PID namespace; refuses a stopped or missing one and docker's conflicts", withMydocker((md) => {
+    if (havePodman()) {
+      const podman = new Podman();
+      try {
+        const web = podman.run(['run', '-d', ...Podman.RUN_DEFAULTS, '--name', 'web', 'busybox', 'sh', '-c', 'httpd -f -p 8080 -h /etc']);
+        assert.equal(web.status, 0, web.stderr);
+        const r = podman.run(['run', '--rm', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1000:1000', '--network', 'container:web', '--pid', 'container:web', 'busybox', ...SEES]);
+        assert.equal(r.status, 0, `podman (control): ${r.stderr}`);
+        const [served, , ifaces, httpd] = r.stdout.trim().split('\n');
+        // (podman gives the joiner its own hostname; docker gives it the target's, as we do.)
+        assert.match(served!, /^[0-9a-f]{12}$/, 'podman (control): the target\'s server on 127.0.0.1');
+        assert.equal(ifaces, '0', 'podman (control): --network none target: no eth0');
+        assert.equal(httpd, '1', 'podman (control): sees the target\'s processes');
+      } finally {
+        podman.cleanup();
+      }
+    }
+    md.ok(['run', '-d', '--name', 'web', 'busybox', 'sh', '-c', 'httpd -f -p 8080 -h /etc']);
+    const webIp = md.ok(['inspect', '--format', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'web']).trim();
+    const out = md.ok(['run', '--rm', '--network', 'container:web', '--pid', 'container:web', 'busybox', ...SEES]).trim().split('\n');
+    const webName = md.ok(['inspect', '--format', '{{.Config.Hostname}}', 'web']).trim();
+    assert.deepEqual(out, [webName, webName, '1', '1'], 'its server on 127.0.0.1, its hostname, its eth0, its processes');
+    assert.equal(md.ok(['run', '--rm', '--network', 'container:web', 'busybox', 'sh', '-c', "ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1"]).trim(), webIp);
+    md.ok(['create', '--name', 'side', '--network', 'container:web', 'busybox', 'true']);
+    const hc = JSON.parse(md.ok(['inspect', '--format', '{{json .HostConfig}}', 'side']));
+    assert.match(hc.NetworkMode, /^container:[0-9a-f]{64}$/, 'kept by id');
+    md.ok(['rm', 'side']);
+    for (const [args, says] of [
+      [['--network', 'container:web', '-p', '80'], /^mydocker: Conflicting options: --publish and the network mode/],
+      [['--network', 'container:web', '-h', 'x'], /^mydocker: Conflicting options: --hostname and the network mode/],
+      [['--network', 'container:web', '--dns', '1.1.1.1'], /^mydocker: Conflicting options: --dns and the network mode/],
+      [['--network', 'container:nosuch'], /^mydocker: --network container:nosuch: No such container: nosuch\n$/],
+    ] as const) {
+      const r = md.run(['run', '--rm', ...args, 'busybox', 'true']);
+      assert.equal(r.status, 125, r.stderr);
+      assert.match(r.stderr, says);
+    }
+    md.ok(['stop', '-t', '0', 'web']);
+    const stopped = md.run(['run', '--rm', '--network', 'container:web', 'busybox', 'true']);
+    assert.equal(stopped.status, 125);
+    assert.match(stopped.stderr, /cannot join the network of a non running container: web/);
+    md.ok(['rm', 'web']);
+  }));
 });
 
 describe('mydocker run --init', () => {

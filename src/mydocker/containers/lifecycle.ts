@@ -27,6 +27,7 @@ import { buildSpec, INIT_BINARY, processArgs, type HostDevice, type ResolvedMoun
 import { exitDir, liveState } from './status.js';
 import { generatedName, newId, shortId, validateName } from './store.js';
 import { resolveGroupAdd, resolveUser } from './users.js';
+import { joinedNamespaces, resolveSharedModes, type Joined } from './shared-ns.js';
 
 export interface CreateResult {
   record: ContainerRecord;
@@ -40,6 +41,7 @@ export interface CreateResult {
  */
 export async function createContainer(engine: Engine, imageRef: string, image: Image, command: string[], flags: RunFlags): Promise<CreateResult> {
   const spec = containerSpec(imageRef, image, command, flags);
+  resolveSharedModes(engine, spec.hostConfig, spec.config);
   spec.mounts.push(...volumesFrom(engine, spec.hostConfig.VolumesFrom ?? [], spec.mounts));
   // Checked (and the default network made, on first need) before anything of the container exists.
   const { networks, warnings } = networksAtCreate(engine, spec.hostConfig, flags);
@@ -229,7 +231,15 @@ async function startLocked(engine: Engine, rec: ContainerRecord, opts: StartOpti
   trace('mydocker: rootfs mounted');
   crashPoint('start:mounted');
 
-  const files = {
+  // Another container's namespaces (--network/--pid container:X): it must be running.
+  let shared: Joined;
+  try {
+    shared = joinedNamespaces(engine, rec.HostConfig);
+  } catch (e) {
+    unmountRootfs(cdir);
+    throw e;
+  }
+  const files = shared.files ?? {
     hosts: join(cdir, 'hosts'),
     hostname: join(cdir, 'hostname'),
     resolvConf: join(cdir, 'resolv.conf'),
@@ -240,15 +250,9 @@ async function startLocked(engine: Engine, rec: ContainerRecord, opts: StartOpti
   trace('mydocker: network prepared');
   crashPoint('start:network-allocated');
   try {
-    writeInPlace(files.hostname, `${rec.Config.Hostname}\n`);
     const hc = rec.HostConfig;
-    // With the host's network, --add-host lines follow the host's own file; on networks,
-    // hostsFor placed them (host-gateway is the network's gateway); without, only them.
-    const hostsFile = hostNet
-      ? `${readHost('/etc/hosts').replace(/\n*$/, '\n')}${hostsLines(extraHostEntries(hc.ExtraHosts, '127.0.0.1'))}`
-      : (net?.hosts ?? hostsText([], extraHostEntries(hc.ExtraHosts, undefined)));
-    writeInPlace(files.hosts, hostsFile);
-    writeInPlace(files.resolvConf, resolvConfText(hostNet, undefined, { servers: hc.Dns, search: hc.DnsSearch, options: hc.DnsOptions }));
+    // (The target's files, when its network is joined, are its own to write.)
+    if (!shared.files) writeContainerFiles(files, rec, hostNet, net?.hosts);
 
     copyUpVolumes(engine, rec, dirs.merged);
     const user = resolveUser(dirs.merged, rec.Config.User || '');
@@ -261,7 +265,12 @@ async function startLocked(engine: Engine, rec: ContainerRecord, opts: StartOpti
     });
     const devices = rec.HostConfig.Devices.map((d) => ({ device: statDevice(d.PathOnHost), containerPath: d.PathInContainer, permissions: d.CgroupPermissions }));
     if (hc.Init && !existsSync(INIT_BINARY)) throw new MydockerError(`--init: ${INIT_BINARY} is missing (install Debian's tini package)`);
-    const spec = buildSpec(rec, { rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices, hooks: net?.hooks, annotations: net?.annotations, ...(hc.Init ? { initPath: INIT_BINARY } : {}) });
+    const spec = buildSpec(rec, {
+      rootfs: dirs.merged, user, hostname: rec.Config.Hostname, files, mounts, devices, hooks: net?.hooks, annotations: net?.annotations,
+      ...(hc.Init ? { initPath: INIT_BINARY } : {}),
+      ...(shared.netnsPath ? { netnsPath: shared.netnsPath } : {}),
+      ...(shared.pidnsPath ? { pidnsPath: shared.pidnsPath } : {}),
+    });
     if (rec.Config.Tty && opts.consoleSize) spec.process!.consoleSize = opts.consoleSize;
     writeFileSync(join(cdir, 'bundle', 'config.json'), JSON.stringify(spec));
     // The record before the previous run's exit status goes: if it cannot be written (a full
@@ -372,6 +381,19 @@ function failStart(engine: Engine, rec: ContainerRecord, message: string): void 
   delete rec.PendingRestart; // a restart that could not start is over: the container is not restarting
   rec.State = { ...rec.State, Status: 'created', Error: runtimeMessage(message), ExitCode: code instanceof CommandError ? code.exitCode : 125, Monitored: false, Pid: 0 };
   engine.containers.write(rec);
+}
+
+/** The container's /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted, written in place). */
+function writeContainerFiles(files: { hosts: string; hostname: string; resolvConf: string }, rec: ContainerRecord, hostNet: boolean, networkHosts: string | undefined): void {
+  const hc = rec.HostConfig;
+  writeInPlace(files.hostname, `${rec.Config.Hostname}\n`);
+  // With the host's network, --add-host lines follow the host's own file; on networks,
+  // hostsFor placed them (host-gateway is the network's gateway); without, only them.
+  const hostsFile = hostNet
+    ? `${readHost('/etc/hosts').replace(/\n*$/, '\n')}${hostsLines(extraHostEntries(hc.ExtraHosts, '127.0.0.1'))}`
+    : (networkHosts ?? hostsText([], extraHostEntries(hc.ExtraHosts, undefined)));
+  writeInPlace(files.hosts, hostsFile);
+  writeInPlace(files.resolvConf, resolvConfText(hostNet, undefined, { servers: hc.Dns, search: hc.DnsSearch, options: hc.DnsOptions }));
 }
 
 /** docker makes a missing working directory (owned by the container's user), inside the rootfs. */

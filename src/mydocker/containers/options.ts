@@ -346,10 +346,23 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
   const stopTimeout = f.stopTimeout !== undefined ? intFlag('--stop-timeout', f.stopTimeout, -1) : null;
   // docker's default: the default bridge network ("default" is its other name).
   const network = f.network ?? 'bridge';
-  if (!/^(none|host|bridge|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/.test(network) || network.startsWith('container:')) {
-    throw new InputError(`--network ${network}: invalid network mode (none, host, bridge or a network name)`);
+  if (!/^(none|host|bridge|container:[^:\s]+|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/.test(network)) {
+    throw new InputError(`--network ${network}: invalid network mode (none, host, bridge, container:NAME or a network name)`);
   }
-  const pidMode = namespaceMode('--pid', f.pid, ['host']);
+  // docker's conflicts: in another container's network, its addresses, names and ports are that container's.
+  if (network.startsWith('container:')) {
+    const conflict = (what: string, given: unknown) => {
+      if (given) throw new InputError(`Conflicting options: ${what} and the network mode (--network ${network})`);
+    };
+    conflict('--publish', f.publish?.length || f.publishAll);
+    conflict('--expose', f.expose?.length);
+    conflict('--hostname', f.hostname !== undefined);
+    conflict('--dns', f.dns?.length || f.dnsSearch?.length || f.dnsOption?.length);
+    conflict('--add-host', f.addHost?.length);
+    conflict('--ip', f.ip !== undefined);
+    conflict('--network-alias', f.networkAlias?.length);
+  }
+  const pidMode = f.pid?.startsWith('container:') ? f.pid : namespaceMode('--pid', f.pid, ['host']);
   const ipcMode = namespaceMode('--ipc', f.ipc, ['host', 'private', 'shareable', 'none']) || 'private';
   const utsMode = namespaceMode('--uts', f.uts, ['host']);
   if (utsMode === 'host' && f.hostname !== undefined) throw new InputError('Conflicting options: --hostname and --uts=host');

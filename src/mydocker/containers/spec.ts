@@ -43,6 +43,8 @@ export interface SpecContext {
   devices: { device: HostDevice; containerPath: string; permissions: string }[];
   /** --init: the host's docker-init (tini's static build), bind-mounted at /sbin/docker-init. */
   initPath?: string;
+  /** --pid container:X: that container's PID namespace. */
+  pidnsPath?: string;
   /** A network namespace to join (networking), else a new one ('none') or the host's ('host'). */
   netnsPath?: string;
   hooks?: Hooks;
@@ -129,7 +131,8 @@ export function buildSpec(rec: ContainerRecord, ctx: SpecContext): Spec {
   const network = hc.NetworkMode;
   // --pid/--ipc/--uts host: that namespace is the host's (no entry: the runtime's own).
   const namespaces: NonNullable<Spec['linux']>['namespaces'] = [];
-  if (hc.PidMode !== 'host') namespaces.push({ type: 'pid' });
+  if (ctx.pidnsPath) namespaces.push({ type: 'pid', path: ctx.pidnsPath });
+  else if (hc.PidMode !== 'host') namespaces.push({ type: 'pid' });
   if (hc.IpcMode !== 'host') namespaces.push({ type: 'ipc' });
   const ownUts = hc.UTSMode !== 'host';
   if (ownUts) namespaces.push({ type: 'uts' });

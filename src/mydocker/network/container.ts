@@ -30,7 +30,7 @@ import { attachedMembers, hostsFor, refreshHosts, userNetworksOf } from './hosts
 import { closeAll, holdPorts, networkSettingsPorts, portSpec, wantedPorts } from './ports.js';
 import type { NetworkStore } from './store.js';
 
-export const isModeWithoutNetworks = (mode: string) => mode === 'host' || mode === 'none';
+export const isModeWithoutNetworks = (mode: string) => mode === 'host' || mode === 'none' || mode.startsWith('container:');
 
 function cniError(e: unknown): Error {
   // The plugins' CniErrors carry a clear message; as mydocker's own failures they exit 125.
@@ -245,10 +245,8 @@ export function networkSettings(engine: Engine, rec: ContainerRecord, running: b
     MacAddress: ep?.mac ?? '',
     DriverOpts: null,
   });
-  if (isModeWithoutNetworks(mode)) {
-    const p = engine.networks.pseudo().find((x) => x.name === mode)!;
-    networks[mode] = entry({}, p.id);
-  }
+  const pseudo = engine.networks.pseudo().find((x) => x.name === mode);
+  if (pseudo) networks[mode] = entry({}, pseudo.id); // (another container's network: none of its own)
   for (const [name, att] of Object.entries(rec.Networks)) networks[name] = entry(att, att.NetworkID, eps.find((e) => e.network === name));
   const bridge = eps.find((e) => e.network === DEFAULT_NETWORK);
   const ports = eps.flatMap((e) => e.ports);
