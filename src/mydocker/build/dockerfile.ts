@@ -9,6 +9,7 @@
 //     its leading --flags, and its JSON array form when it has one.
 //   - ARGs before the first FROM are the global ("meta") ARGs, usable in FROM lines only.
 // Nothing is substituted here: that is the builder's, with the state of the build (shell-words.ts).
+import { jsonArray } from '../images/config-changes.js';
 import { InputError } from '../errors.js';
 
 export interface Instruction {
@@ -62,18 +63,6 @@ export class DockerfileError extends InputError {}
 
 function fail(line: number, msg: string): never {
   throw new DockerfileError(`Dockerfile parse error line ${line}: ${msg}`);
-}
-
-/** A JSON array of strings, or null (then it is the shell form, as docker falls back). */
-export function jsonForm(s: string): string[] | null {
-  if (!s.startsWith('[')) return null;
-  try {
-    const v = JSON.parse(s) as unknown;
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  } catch {
-    /* not JSON */
-  }
-  return null;
 }
 
 interface LogicalLine {
@@ -141,7 +130,7 @@ function parseInstruction(l: LogicalLine): Instruction {
   }
   if (rest === '') fail(l.line, `${cmd} requires at least one argument`);
   if (/^<<-?\S/.test(rest) && ['RUN', 'COPY', 'ADD'].includes(cmd)) fail(l.line, `${cmd} with a heredoc (<<): a BuildKit-only form`);
-  return { cmd, line: l.line, original: l.text, flags, args: rest, json: jsonForm(rest) };
+  return { cmd, line: l.line, original: l.text, flags, args: rest, json: jsonArray(rest) };
 }
 
 export function parseDockerfile(text: string): Dockerfile {

@@ -14,8 +14,8 @@ function bad(change: string, why: string): never {
   throw new InputError(`--change ${JSON.stringify(change)}: ${why}`);
 }
 
-/** A JSON array of strings, or null when `s` is not one (then it is the shell form). */
-function jsonArray(s: string): string[] | null {
+/** A JSON array of strings, or null when `s` is not one (then it is the shell form, as docker falls back). */
+export function jsonArray(s: string): string[] | null {
   if (!s.startsWith('[')) return null;
   try {
     const v = JSON.parse(s) as unknown;
