@@ -195,6 +195,38 @@ describe('mydocker run --network/--pid container:NAME', () => {
   }));
 });
 
+describe('mydocker run --log-driver/--log-opt, --platform', () => {
+  it('none keeps no log (the foreground still sees the output); max-size bounds the log; unknown drivers and options are named', withMydocker(async (md) => {
+    assert.equal(md.ok(['run', '--rm', '--network', 'none', '--log-driver', 'none', 'busybox', 'echo', 'hi']), 'hi\n');
+    md.ok(['run', '-d', '--name', 'nolog', '--network', 'none', '--log-driver', 'none', 'busybox', 'echo', 'hi']);
+    assert.equal(md.ok(['wait', 'nolog']).trim(), '0');
+    const r = md.run(['logs', 'nolog']);
+    assert.equal(r.status, 125);
+    assert.match(r.stderr, /configured logging driver does not support reading/);
+    assert.equal(JSON.parse(md.ok(['inspect', '--format', '{{json .HostConfig.LogConfig}}', 'nolog'])).Type, 'none');
+    md.ok(['run', '-d', '--name', 'small', '--network', 'none', '--log-opt', 'max-size=4k', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done']);
+    assert.equal(md.ok(['wait', 'small']).trim(), '0');
+    const log = md.ok(['inspect', '--format', '{{.LogPath}}', 'small']).trim();
+    const { statSync } = await import('node:fs');
+    assert.ok(statSync(log).size <= 4096 + 200, `the log stays near max-size (${statSync(log).size} bytes)`);
+    assert.match(md.ok(['logs', '--tail', '1', 'small']), /^line 1999\n$/, 'the latest lines are kept');
+    md.ok(['rm', 'nolog', 'small']);
+    for (const [args, says] of [
+      [['--log-driver', 'syslog'], /^mydocker: --log-driver syslog: not available/],
+      [['--log-opt', 'max-file=3'], /^mydocker: --log-opt max-file=3: mydocker keeps one log file/],
+      [['--log-opt', 'compress=true'], /^mydocker: --log-opt compress=true: unknown log option/],
+      [['--platform', 'linux/s390x'], /^mydocker: --platform linux\/s390x: this host runs linux\/\w+ only/],
+      [['--platform', 'linux'], /^mydocker: --platform linux: want os\/arch/],
+    ] as const) {
+      const bad = md.run(['run', '--rm', '--network', 'none', ...args, 'busybox', 'true']);
+      assert.equal(bad.status, 125, bad.stderr);
+      assert.match(bad.stderr, says);
+    }
+    const host = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+    assert.equal(md.ok(['run', '--rm', '--network', 'none', '--platform', host, 'busybox', 'echo', 'ok']), 'ok\n');
+  }));
+});
+
 describe('mydocker run --init', () => {
   it('an init is PID 1: the command gets stop\'s SIGTERM (exit 143, no SIGKILL after the timeout), and exit codes pass through', withMydocker((md) => {
     if (havePodman()) {

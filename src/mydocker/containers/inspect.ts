@@ -55,7 +55,7 @@ export async function inspectContainer(engine: Engine, rec: ContainerRecord): Pr
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: null,
-    HostConfig: { ...rec.HostConfig, ExtraHosts: rec.HostConfig.ExtraHosts?.length ? rec.HostConfig.ExtraHosts : null, Dns: rec.HostConfig.Dns ?? [], DnsSearch: rec.HostConfig.DnsSearch ?? [], DnsOptions: rec.HostConfig.DnsOptions ?? [], LogConfig: { Type: 'k8s-file', Config: {} }, RestartPolicy: policyOf(rec.HostConfig) },
+    HostConfig: { ...rec.HostConfig, ExtraHosts: rec.HostConfig.ExtraHosts?.length ? rec.HostConfig.ExtraHosts : null, Dns: rec.HostConfig.Dns ?? [], DnsSearch: rec.HostConfig.DnsSearch ?? [], DnsOptions: rec.HostConfig.DnsOptions ?? [], LogConfig: rec.HostConfig.LogConfig ?? { Type: 'k8s-file', Config: {} }, RestartPolicy: policyOf(rec.HostConfig) },
     GraphDriver: { Name: 'overlay2', Data: { LowerDir: lower, MergedDir: dirs.merged, UpperDir: dirs.upper, WorkDir: dirs.work } },
     Mounts: rec.Mounts.map((m) => ({
       Type: m.Type,

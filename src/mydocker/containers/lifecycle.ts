@@ -18,7 +18,7 @@ import { extraHostEntries, hostHostnameText, hostsLines, hostsText, readHost, re
 import { joined, networksAtCreate, prepareStart, releaseNetworks } from '../network/container.js';
 import { closeAll } from '../network/ports.js';
 import { execFailureCode, monitorPid, readExitFile, runtimeMessage, startMonitor, type Monitor } from './monitor.js';
-import { containerSpec, type RunFlags } from './options.js';
+import { bytesFlag, containerSpec, type RunFlags } from './options.js';
 import { initialState, type ContainerRecord, type MountPoint } from './record.js';
 import { startHealthChecker, stopHealthChecker } from './health.js';
 import { cancelPendingRestart, decideRestart, isMonitor, isWaiter, resetForManualStart } from './restart.js';
@@ -311,6 +311,8 @@ async function startLocked(engine: Engine, rec: ContainerRecord, opts: StartOpti
       exitDir: exitDir(engine, id),
       socketDir: engine.paths.monitors,
       logPath: join(cdir, 'ctr.log'),
+      noLog: rec.HostConfig.LogConfig?.Type === 'none',
+      ...(rec.HostConfig.LogConfig?.Config['max-size'] ? { logSizeMax: bytesFlag('--log-opt max-size', rec.HostConfig.LogConfig.Config['max-size']) } : {}),
       runtimePath: engine.runtimeForMonitor(),
       runtimeArgs: ['--root', engine.paths.runtime],
       tty: rec.Config.Tty,

@@ -38,6 +38,10 @@ export interface MonitorOptions {
   exitDir: string;
   socketDir: string;
   logPath: string;
+  /** --log-driver none: conmon keeps no log (attach still sees the output). */
+  noLog?: boolean;
+  /** --log-opt max-size: conmon starts the log afresh past this many bytes (docker's max-file=1). */
+  logSizeMax?: number;
   runtimePath: string;
   runtimeArgs: string[];
   tty: boolean;
@@ -83,7 +87,8 @@ export function conmonArgs(o: MonitorOptions): string[] {
     '-P', o.conmonPidFile,
     '--exit-dir', o.exitDir,
     '--socket-dir-path', o.socketDir,
-    '-l', `k8s-file:${o.logPath}`,
+    '-l', o.noLog ? 'none:' : `k8s-file:${o.logPath}`,
+    ...(o.logSizeMax ? ['--log-size-max', String(o.logSizeMax)] : []),
     '--log-level', 'error',
     '--no-sync-log',
   ];

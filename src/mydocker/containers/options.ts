@@ -60,6 +60,9 @@ export interface RunFlags extends HealthFlags {
   ulimit?: string[];
   restart?: string;
   mount?: string[];
+  logDriver?: string;
+  logOpt?: string[];
+  platform?: string;
   init?: boolean;
   volumesFrom?: string[];
   pid?: string;
@@ -461,6 +464,7 @@ export function containerSpec(imageRef: string, image: Image, command: string[],
       return g;
     }),
     Mounts: mountSpecs,
+    LogConfig: logConfig(f.logDriver, f.logOpt ?? []),
     VolumesFrom: (f.volumesFrom ?? []).map((v) => {
       if (!/^[^:]+(:(ro|rw))?$/.test(v)) throw new InputError(`--volumes-from ${v}: want CONTAINER[:ro|rw]`);
       return v;
@@ -544,6 +548,31 @@ export function parseSysctls(specs: string[], host: { hostNetwork: boolean; host
     out[key] = value;
   }
   return out;
+}
+
+/**
+ * --log-driver and --log-opt. conmon writes one log format (CRI lines, see README), which
+ * serves docker's json-file and local; none keeps no log. max-size is conmon's limit (the log
+ * starts afresh past it, docker's single-file rotation); more files are not kept.
+ */
+export function logConfig(driver: string | undefined, opts: string[]): NonNullable<HostConfig['LogConfig']> {
+  const d = driver ?? 'json-file';
+  if (!['json-file', 'k8s-file', 'local', 'none'].includes(d)) {
+    throw new InputError(`--log-driver ${d}: not available (json-file, local and k8s-file write conmon's log; none keeps none)`);
+  }
+  const config: Record<string, string> = {};
+  for (const o of opts) {
+    const eq = o.indexOf('=');
+    const [k, v] = eq < 0 ? [o, ''] : [o.slice(0, eq), o.slice(eq + 1)];
+    if (d === 'none') throw new InputError(`--log-opt ${o}: the none log driver takes no options`);
+    if (k === 'max-size') {
+      if (bytesFlag('--log-opt max-size', v) <= 0) throw new InputError(`--log-opt ${o}: must be a positive size (e.g. 10m)`);
+    } else if (k === 'max-file') {
+      if (v !== '1') throw new InputError(`--log-opt ${o}: mydocker keeps one log file (max-file=1)`);
+    } else throw new InputError(`--log-opt ${o}: unknown log option (max-size, max-file=1)`);
+    config[k] = v;
+  }
+  return { Type: d === 'none' ? 'none' : 'k8s-file', Config: config };
 }
 
 /** --label-file: KEY=VALUE lines, # comments and blank lines skipped. */

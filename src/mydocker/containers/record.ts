@@ -82,6 +82,8 @@ export interface HostConfig {
   Sysctls?: Record<string, string>;
   GroupAdd?: string[];
   Mounts?: MountSpec[];
+  /** --log-driver/--log-opt: k8s-file (conmon's, also for json-file and local) or none. */
+  LogConfig?: { Type: 'k8s-file' | 'none'; Config: Record<string, string> };
   /** --volumes-from, as given (CONTAINER[:ro|rw]). */
   VolumesFrom?: string[];
   /** --cpu-period/--cpu-quota (µs), --cpuset-mems, --memory-reservation, --oom-kill-disable, --oom-score-adj. */

@@ -8,6 +8,7 @@ import type { ContainerRecord } from '../../containers/record.js';
 import type { Engine } from '../../engine.js';
 import { InputError, MydockerError } from '../../errors.js';
 import { parsePullPolicy, resolveRunTarget } from '../../images/resolve.js';
+import type { Image } from '../../images/types.js';
 import { engineFor, warn, type Globals } from '../globals.js';
 
 export async function createFor(engine: Engine, imageArg: string, command: string[], o: RunFlags): Promise<ContainerRecord> {
@@ -23,6 +24,7 @@ export async function createFor(engine: Engine, imageArg: string, command: strin
   try {
     const target = await resolveRunTarget(engine, imageArg, command, pull);
     trace('mydocker: image resolved');
+    if (o.platform !== undefined) await checkPlatform(o.platform, imageArg, target.image);
     const created = await createContainer(engine, target.imageRef, target.image, target.command, o);
     record = created.record;
     for (const w of created.warnings) warn(w);
@@ -38,6 +40,19 @@ export async function createFor(engine: Engine, imageArg: string, command: strin
     }
   }
   return record;
+}
+
+/**
+ * --platform: only the host's platform runs here (no emulation); an image of another one is
+ * refused by name, as docker refuses a local image that does not match the platform asked for.
+ */
+async function checkPlatform(arg: string, ref: string, image: Image): Promise<void> {
+  const { formatPlatform, hostPlatform, matches, parsePlatform } = await import('../../registry/platform.js');
+  const want = parsePlatform(arg);
+  const host = hostPlatform();
+  if (!matches(want, host)) throw new InputError(`--platform ${arg}: this host runs ${formatPlatform(host)} only (no emulation)`);
+  const have = { os: image.config.os, architecture: image.config.architecture, ...(image.config.variant ? { variant: image.config.variant } : {}) };
+  if (!matches(want, have)) throw new InputError(`--platform ${arg}: image with reference ${ref} was found but its platform (${formatPlatform(have)}) does not match the specified platform`);
 }
 
 export default async function (imageArg: string, command: string[], o: RunFlags, g: Globals): Promise<void> {

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { filterLines, LogReader, parseTime, type LogLine } from '../../containers/logs.js';
 import { liveState } from '../../containers/status.js';
-import { InputError } from '../../errors.js';
+import { InputError, MydockerError } from '../../errors.js';
 import { engineFor, type Globals } from '../globals.js';
 
 interface LogsOptions {
@@ -18,6 +18,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export default async function (ref: string, o: LogsOptions, g: Globals): Promise<void> {
   const engine = engineFor(g);
   const id = engine.containers.resolve(ref);
+  if (engine.containers.read(id).HostConfig.LogConfig?.Type === 'none') {
+    throw new MydockerError('configured logging driver does not support reading (the container runs with --log-driver none)');
+  }
   const tail = o.tail === 'all' || o.tail === '-1' ? undefined : Number(o.tail);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InputError(`invalid argument ${JSON.stringify(o.tail)} for "-n, --tail" flag: a number of lines or "all"`);
   const since = o.since ? parseTime(o.since) : undefined;
