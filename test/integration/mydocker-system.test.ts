@@ -75,5 +75,26 @@ describe('mydocker version, info, system prune', () => {
     assert.equal(md.ok(['container', 'rm', 'mc']), 'mc\n');
     assert.match(md.ok(['image', 'rm', 'mine:1']), /^Untagged: mine:1$/m);
   }));
+
+  it("ps --filter as docker's: one key's values are alternatives, keys combine; exited, before, since, volume, network", withMydocker((md) => {
+    md.ok(['run', '--name', 'f0', '--network', 'none', 'busybox', 'true']);
+    assert.equal(md.run(['run', '--name', 'f3', '--network', 'none', '-v', 'fvol:/v', 'busybox', 'sh', '-c', 'exit 3']).status, 3);
+    md.ok(['create', '--name', 'fc', '--network', 'none', 'busybox', 'true']);
+    const names = (...filters: string[]) => md.ok(['ps', '-a', '--format', '{{.Names}}', ...filters.flatMap((f) => ['--filter', f])]).trim().split('\n').filter(Boolean).sort();
+    assert.deepEqual(names('status=exited', 'status=created'), ['f0', 'f3', 'fc']);
+    assert.deepEqual(names('status=exited', 'name=f3'), ['f3']);
+    assert.deepEqual(names('exited=3'), ['f3']);
+    assert.deepEqual(names('exited=0'), ['f0']);
+    assert.deepEqual(names('before=f3'), ['f0']);
+    assert.deepEqual(names('since=f0'), ['f3', 'fc']);
+    assert.deepEqual(names('volume=fvol'), ['f3']);
+    assert.deepEqual(names('volume=/v'), ['f3']);
+    assert.deepEqual(names('network=none'), ['f0', 'f3', 'fc']);
+    const bad = md.run(['ps', '--filter', 'color=red']);
+    assert.equal(bad.status, 125);
+    assert.match(bad.stderr, /^mydocker: --filter color=red: unknown filter color/);
+    md.ok(['rm', 'f0', 'f3', 'fc']);
+    md.ok(['volume', 'rm', 'fvol']);
+  }));
 });
 

@@ -149,7 +149,7 @@ program
   .option('-n, --last <n>', 'the n last created containers (all states)')
   .option('-l, --latest', 'the latest created container (all states)')
   .option('-s, --size', 'display total file sizes')
-  .option('-f, --filter <filter>', 'filter: status=, name=, id=, label=, ancestor=, health=', collect)
+  .option('-f, --filter <filter>', 'filter: status=, name=, id=, label=, ancestor=, health=, exited=, before=, since=, volume=, network=', collect)
   .action(verb(() => import('./verbs/ps.js')));
 
 program

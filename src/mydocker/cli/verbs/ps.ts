@@ -90,26 +90,60 @@ const HEADERS: Record<string, string> = {
 
 const HEALTH_FILTERS = ['starting', 'healthy', 'unhealthy', 'none'];
 
-function matches(filters: string[], rec: ContainerRecord, row: ReturnType<typeof psRow>['row'], health: Health | null = null): boolean {
+const FILTER_KEYS = ['status', 'name', 'id', 'ancestor', 'label', 'health', 'exited', 'before', 'since', 'volume', 'network'];
+
+/**
+ * docker's --filter: values of one key are alternatives (status=exited --filter status=created),
+ * different keys must all hold. `before`/`since` name a container (by id, prefix or name).
+ */
+function matcher(engine: Engine, filters: string[]): (rec: ContainerRecord, row: ReturnType<typeof psRow>['row'], health: Health | null, live: LiveState) => boolean {
+  const byKey = new Map<string, string[]>();
   for (const f of filters) {
     const eq = f.indexOf('=');
     if (eq < 0) throw new InputError(`--filter ${f}: want key=value`);
     const k = f.slice(0, eq);
     const v = f.slice(eq + 1);
-    if (k === 'status' && row.State !== v) return false;
-    else if (k === 'health') {
-      if (!HEALTH_FILTERS.includes(v)) throw new InputError(`--filter ${f}: Unrecognised filter value for health: ${v} (starting, healthy, unhealthy or none)`);
-      if ((health?.Status ?? 'none') !== v) return false;
-    }
-    else if (k === 'name' && !rec.Name.includes(v.replace(/^\//, ''))) return false;
-    else if (k === 'id' && !rec.Id.startsWith(v)) return false;
-    else if (k === 'ancestor' && rec.Config.Image !== v && !rec.ImageId.includes(v)) return false;
-    else if (k === 'label') {
-      const [lk = '', lv] = v.split(/=(.*)/s);
-      if (!(lk in rec.Config.Labels) || (lv !== undefined && rec.Config.Labels[lk] !== lv)) return false;
-    } else if (!['status', 'name', 'id', 'ancestor', 'label', 'health'].includes(k)) throw new InputError(`--filter ${f}: unknown filter ${k} (known: status, name, id, ancestor, label, health)`);
+    if (!FILTER_KEYS.includes(k)) throw new InputError(`--filter ${f}: unknown filter ${k} (known: ${FILTER_KEYS.join(', ')})`);
+    if (k === 'health' && !HEALTH_FILTERS.includes(v)) throw new InputError(`--filter ${f}: Unrecognised filter value for health: ${v} (starting, healthy, unhealthy or none)`);
+    if (k === 'exited' && !/^-?\d+$/.test(v)) throw new InputError(`--filter ${f}: the exit code must be a number`);
+    byKey.set(k, [...(byKey.get(k) ?? []), v]);
   }
-  return true;
+  const createdOf = (ref: string) => Date.parse(engine.containers.read(engine.containers.resolve(ref)).Created);
+  const before = byKey.get('before')?.map(createdOf);
+  const since = byKey.get('since')?.map(createdOf);
+  const one = (k: string, v: string, rec: ContainerRecord, row: ReturnType<typeof psRow>['row'], health: Health | null, live: LiveState): boolean => {
+    switch (k) {
+      case 'status':
+        return row.State === v;
+      case 'health':
+        return (health?.Status ?? 'none') === v;
+      case 'name':
+        return rec.Name.includes(v.replace(/^\//, ''));
+      case 'id':
+        return rec.Id.startsWith(v);
+      case 'ancestor':
+        return rec.Config.Image === v || rec.ImageId.includes(v);
+      case 'label': {
+        const [lk = '', lv] = v.split(/=(.*)/s);
+        return lk in rec.Config.Labels && (lv === undefined || rec.Config.Labels[lk] === lv);
+      }
+      case 'exited':
+        return live.Status === 'exited' && live.ExitCode === Number(v);
+      case 'volume':
+        return rec.Mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v);
+      case 'network':
+        return Object.entries(rec.Networks).some(([name, att]) => name === v || att.NetworkID.startsWith(v)) || rec.HostConfig.NetworkMode === v;
+      default:
+        return true;
+    }
+  };
+  return (rec, row, health, live) => {
+    const created = Date.parse(rec.Created);
+    if (before && !before.every((t) => created < t)) return false;
+    if (since && !since.every((t) => created > t)) return false;
+    for (const [k, vs] of byKey) if (k !== 'before' && k !== 'since' && !vs.some((v) => one(k, v, rec, row, health, live))) return false;
+    return true;
+  };
 }
 
 export default async function (o: PsOptions, g: Globals): Promise<void> {
@@ -127,10 +161,11 @@ export default async function (o: PsOptions, g: Globals): Promise<void> {
     recs = recs.slice(0, Number(o.last));
     all = true;
   }
+  const match = matcher(engine, o.filter ?? []);
   const rows = recs
     .map((r) => ({ rec: r, ...psRow(engine, r, noTrunc, now) }))
     .filter((x) => all || x.live.Running || x.live.Status === 'restarting' || (o.filter ?? []).some((f) => f.startsWith('status=')))
-    .filter((x) => matches(o.filter ?? [], x.rec, x.row, x.health));
+    .filter((x) => match(x.rec, x.row, x.health, x.live));
   // -s: the writable layer's size and, as "virtual", with the image's (docker's SIZE column).
   if (o.size && !o.quiet) {
     const sizeText = await sizeReader(engine); // loaded only for -s: plain ps stays light
