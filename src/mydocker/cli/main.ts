@@ -412,7 +412,10 @@ program
 const volume = program.command('volume').description('manage volumes');
 volume
   .command('create')
+  .description('create a volume')
   .argument('[name]')
+  .option('-d, --driver <driver>', 'volume driver (local)', 'local')
+  .option('-o, --opt <key=value>', 'driver options: type=, device=, o= (e.g. type=tmpfs device=tmpfs o=size=64m)', collect)
   .option('--label <label>', 'a label (repeatable)', collect)
   .action(verb(() => import('./verbs/volume.js').then((m) => ({ default: m.create }))));
 volume

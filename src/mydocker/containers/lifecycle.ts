@@ -28,6 +28,8 @@ import { exitDir, liveState } from './status.js';
 import { generatedName, newId, shortId, validateName } from './store.js';
 import { resolveGroupAdd, resolveUser } from './users.js';
 import { joinedNamespaces, resolveSharedModes, type Joined } from './shared-ns.js';
+import { acquireVolume, releaseVolume } from '../volumes/driver.js';
+import type { Volume } from '../volumes/store.js';
 
 export interface CreateResult {
   record: ContainerRecord;
@@ -254,6 +256,8 @@ async function startLocked(engine: Engine, rec: ContainerRecord, opts: StartOpti
     // (The target's files, when its network is joined, are its own to write.)
     if (!shared.files) writeContainerFiles(files, rec, hostNet, net?.hosts);
 
+    // Volumes with driver options are mounts, made with their first user (volumes/driver.ts).
+    for (const v of optionVolumes(engine, rec)) acquireVolume(v, id);
     copyUpVolumes(engine, rec, dirs.merged);
     const user = resolveUser(dirs.merged, rec.Config.User || '');
     const extraGids = resolveGroupAdd(dirs.merged, hc.GroupAdd ?? []);
@@ -285,6 +289,7 @@ async function startLocked(engine: Engine, rec: ContainerRecord, opts: StartOpti
     // Not started: nothing of this run stays mounted (the record still says what it was).
     try {
       unmountRootfs(cdir);
+      releaseVolumes(engine, rec);
     } catch {
       /* the next start or rm retries */
     }
@@ -376,6 +381,7 @@ function failStart(engine: Engine, rec: ContainerRecord, message: string): void 
   }
   try {
     unmountRootfs(engine.containers.path(rec.Id));
+    releaseVolumes(engine, rec);
   } catch {
     /* reported by rm */
   }
@@ -458,6 +464,27 @@ function finishPreviousRun(engine: Engine, rec: ContainerRecord): void {
   }
   releaseContainerNetworks(engine, rec.Id, rec);
   unmountRootfs(engine.containers.path(rec.Id));
+  releaseVolumes(engine, rec);
+}
+
+/** The volumes of a container that have driver options (mounted while used). */
+function optionVolumes(engine: Engine, rec: ContainerRecord): Volume[] {
+  const out: Volume[] = [];
+  for (const m of rec.Mounts) {
+    if (m.Type !== 'volume' || !m.Name) continue;
+    try {
+      const v = engine.volumes.get(m.Name);
+      if (v.Options && Object.keys(v.Options).length) out.push(v);
+    } catch {
+      /* removed meanwhile */
+    }
+  }
+  return out;
+}
+
+/** This container no longer uses its option volumes: the last user's release unmounts. */
+function releaseVolumes(engine: Engine, rec: ContainerRecord): void {
+  for (const v of optionVolumes(engine, rec)) releaseVolume(v, rec.Id, (id) => id !== rec.Id && engine.containers.exists(id));
 }
 
 /**
@@ -882,6 +909,7 @@ function removeContainerFiles(engine: Engine, id: string, name: string | null, k
   stopHealthChecker(engine, id);
   const dir = engine.containers.path(id);
   unmountRootfs(dir);
+  if (rec) releaseVolumes(engine, rec);
   // Run-tree files, before the directory leaves the tree (after it, a crashed rm is finished
   // by removing the trash alone).
   rmSync(exitDir(engine, id), { recursive: true, force: true });

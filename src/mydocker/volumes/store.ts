@@ -9,6 +9,7 @@ import { writeAtomic } from '../../container/store.js';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import { removeTree } from '../fs/remove.js';
 import type { DataRoot } from '../paths.js';
+import { unmountVolume } from './driver.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
@@ -20,6 +21,8 @@ export interface Volume {
   Labels: Record<string, string>;
   Scope: 'local';
   Anonymous: boolean;
+  /** The local driver's options (type, device, o): a volume mounted while containers use it (driver.ts). */
+  Options?: Record<string, string>;
 }
 
 export class VolumeStore {
@@ -54,7 +57,7 @@ export class VolumeStore {
    * Create a volume, or return the existing one (`created` false). Made in a temp dir and
    * renamed into place: a crash never leaves a half volume, two creators get one volume.
    */
-  ensure(name: string | '', labels: Record<string, string> = {}): { volume: Volume; created: boolean } {
+  ensure(name: string | '', labels: Record<string, string> = {}, options: Record<string, string> = {}): { volume: Volume; created: boolean } {
     const anonymous = name === '';
     const n = anonymous ? randomBytes(32).toString('hex') : name;
     if (!NAME_RE.test(n)) throw new InputError(`volume name ${JSON.stringify(n)}: only [a-zA-Z0-9][a-zA-Z0-9_.-]+ are allowed`);
@@ -70,6 +73,7 @@ export class VolumeStore {
       Labels: labels,
       Scope: 'local',
       Anonymous: anonymous,
+      ...(Object.keys(options).length ? { Options: options } : {}),
     };
     mkdirSync(join(tmp, '_data'), { recursive: true, mode: 0o755 });
     writeAtomic(join(tmp, 'volume.json'), JSON.stringify(volume), 0o600);
@@ -109,6 +113,7 @@ export class VolumeStore {
       throw new NotFoundError('volume', name);
     }
     if (users.length) throw new ConflictError(`remove ${name}: volume is in use - [${users.join(', ')}]`);
+    unmountVolume(this.get(name)); // a bind volume's data is the host directory's: never removed
     const trash = join(this.root.tmp, `removing-volume-${name}-${process.pid}`);
     mkdirSync(this.root.tmp, { recursive: true, mode: 0o700 });
     renameSync(join(this.dir, name), trash);

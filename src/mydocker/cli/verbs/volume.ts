@@ -1,15 +1,23 @@
 // `volume create|ls|rm|inspect|prune`.
 import { volumeUsers } from '../../containers/lifecycle.js';
 import { parseLabel } from '../../containers/options.js';
+import { ConflictError, InputError } from '../../errors.js';
+import { parseVolumeOptions } from '../../volumes/driver.js';
 import { engineFor, printLines, type Globals } from '../globals.js';
 import { alignTable } from '../output.js';
 import { compile } from '../template.js';
 import { forEach } from './each.js';
 
-export function create(name: string | undefined, o: { label?: string[] }, g: Globals): void {
+export function create(name: string | undefined, o: { label?: string[]; driver?: string; opt?: string[] }, g: Globals): void {
   const engine = engineFor(g);
+  if (o.driver && o.driver !== 'local') throw new InputError(`--driver ${o.driver}: only the local driver is available`);
   const labels = Object.fromEntries((o.label ?? []).map(parseLabel));
-  const { volume } = engine.volumes.ensure(name ?? '', labels);
+  const options = parseVolumeOptions(o.opt ?? []);
+  const { volume, created } = engine.volumes.ensure(name ?? '', labels, options);
+  // docker: creating an existing volume is fine, unless it asks for other options.
+  if (!created && JSON.stringify(volume.Options ?? {}) !== JSON.stringify(options) && Object.keys(options).length) {
+    throw new ConflictError(`volume ${volume.Name} already exists with other options`);
+  }
   printLines([volume.Name]);
 }
 
