@@ -96,5 +96,27 @@ describe('mydocker version, info, system prune', () => {
     md.ok(['rm', 'f0', 'f3', 'fc']);
     md.ok(['volume', 'rm', 'fvol']);
   }));
+
+  it('prune --filter until= and label=/label!=, and the space it reclaimed', withMydocker((md) => {
+    md.ok(['run', '--name', 'keepme', '--network', 'none', '-l', 'keep=yes', 'busybox', 'true']);
+    md.ok(['run', '--name', 'dropme', '--network', 'none', 'busybox', 'sh', '-c', 'head -c 50000 /dev/zero > /x']);
+    const out = md.ok(['container', 'prune', '-f', '--filter', 'label!=keep']);
+    assert.match(out, /^Deleted Containers:\n[0-9a-f]{64}\n\nTotal reclaimed space: 50kB\n$/);
+    assert.equal(md.ok(['ps', '-a', '--format', '{{.Names}}']), 'keepme\n');
+    assert.match(md.ok(['container', 'prune', '-f', '--filter', 'until=1h']), /^Deleted Containers:\n\nTotal reclaimed space: 0B\n$/, 'created within the hour: kept');
+    md.ok(['container', 'prune', '-f', '--filter', 'label=keep=yes']);
+    assert.equal(md.ok(['ps', '-aq']), '');
+    md.ok(['volume', 'create', '--label', 'team=a', 'va']);
+    md.ok(['volume', 'create', 'vb']);
+    md.ok(['volume', 'prune', '-f', '-a', '--filter', 'label=team=a']);
+    assert.equal(md.ok(['volume', 'ls', '-q']), 'vb\n');
+    md.ok(['volume', 'rm', 'vb']);
+    const bad = md.run(['container', 'prune', '-f', '--filter', 'color=red']);
+    assert.equal(bad.status, 125);
+    assert.match(bad.stderr, /^mydocker: --filter color=red: invalid filter "color"/);
+    md.ok(['tag', 'busybox', 'spare:1']);
+    md.ok(['rmi', 'busybox']);
+    assert.match(md.ok(['image', 'prune', '-a', '-f']), /Total reclaimed space: [\d.]+MB\n$/, 'its layer went with the last image');
+  }));
 });
 

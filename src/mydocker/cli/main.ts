@@ -257,6 +257,7 @@ container
   .command('prune')
   .description('remove all stopped containers')
   .option('-f, --force', 'do not ask (mydocker never asks)')
+  .option('--filter <filter>', 'until=<time>, label=K[=V], label!=K[=V]', collect)
   .action(verb(() => import('./verbs/container-prune.js')));
 container
   .command('cleanup', { hidden: true })
@@ -343,6 +344,7 @@ image
   .command('prune')
   .option('-a, --all', 'all images without a container, not only dangling ones')
   .option('-f, --force', 'do not ask')
+  .option('--filter <filter>', 'until=<time>, label=K[=V], label!=K[=V]', collect)
   .action(verb(() => import('./verbs/images.js').then((m) => ({ default: m.prune }))));
 
 for (const parent of [program, container]) {
@@ -439,6 +441,7 @@ volume
   .command('prune')
   .option('-f, --force', 'do not ask')
   .option('-a, --all', 'named volumes too (default: anonymous only)')
+  .option('--filter <filter>', 'label=K[=V], label!=K[=V]', collect)
   .action(verb(() => import('./verbs/volume.js').then((m) => ({ default: m.prune }))));
 
 const network = program.command('network').description('manage networks');
@@ -532,6 +535,7 @@ system
   .option('-a, --all', 'all images without a container, not only dangling ones')
   .option('--volumes', 'anonymous volumes no container uses, too')
   .option('-f, --force', 'do not ask (mydocker never asks)')
+  .option('--filter <filter>', 'until=<time>, label=K[=V], label!=K[=V] (containers and images)', collect)
   .action(verb(() => import('./verbs/system.js').then((m) => ({ default: m.prune }))));
 
 program

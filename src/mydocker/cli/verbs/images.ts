@@ -10,6 +10,7 @@ import { engineFor, printLines, type Globals } from '../globals.js';
 import { ago, alignTable, truncate } from '../output.js';
 import { humanSize } from '../../units.js';
 import { compile } from '../template.js';
+import { pruneFilter } from '../prune-filter.js';
 
 const shortImageId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
@@ -116,8 +117,10 @@ export async function inspect(refs: string[], o: { format?: string }, g: Globals
   } else process.stdout.write(`${JSON.stringify(objs, null, 4)}\n`);
 }
 
-export async function prune(o: { all?: boolean }, g: Globals): Promise<void> {
+export async function prune(o: { all?: boolean; filter?: string[] }, g: Globals): Promise<void> {
   const engine = engineFor(g);
+  const keep = pruneFilter(o.filter ?? []);
+  const sizes = layerSizes(engine);
   const use = inUse(engine);
   const lines: string[] = [];
   // A build's intermediate images (those with a child) go with their last child, as rmi prunes
@@ -126,11 +129,24 @@ export async function prune(o: { all?: boolean }, g: Globals): Promise<void> {
   for (const img of engine.images.list()) {
     if (use(img.id) || parents.has(img.id)) continue;
     if (!o.all && img.repoTags.length) continue;
+    if (!keep({ created: img.created, labels: img.config.config?.Labels ?? {} })) continue;
     if (!engine.findImage(img.id)) continue;
     lines.push(...(await engine.images.remove(img.id, { inUse: use })));
   }
   await engine.images.prune(keepLayers(engine));
-  process.stdout.write(`Deleted Images:\n${lines.map((l) => `${l}\n`).join('')}\nTotal reclaimed space: 0B\n`);
+  // What went: the layers no longer on disk (a removed image's layer a container uses stays).
+  let reclaimed = 0;
+  for (const [d, size] of sizes) if (!engine.images.layers.has(d)) reclaimed += size;
+  process.stdout.write(`Deleted Images:\n${lines.map((l) => `${l}\n`).join('')}\nTotal reclaimed space: ${humanSize(reclaimed)}\n`);
+}
+
+/** Every stored layer's unpacked size, by diff id. */
+function layerSizes(engine: Engine): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const img of engine.images.list()) {
+    for (const d of img.config.rootfs.diff_ids) if (!out.has(d) && engine.images.layers.has(d)) out.set(d, engine.images.layers.meta(d).size);
+  }
+  return out;
 }
 
 /** Layers a container still mounts even though its image was force-removed. */

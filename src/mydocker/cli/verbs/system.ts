@@ -160,10 +160,11 @@ export function info(o: { format?: string }, g: Globals): void {
  * unused ones with -a) and, with --volumes, anonymous volumes no container uses — each by the
  * verb that prunes it alone, so the rules are the same.
  */
-export async function prune(o: { all?: boolean; volumes?: boolean }, g: Globals): Promise<void> {
-  await (await import('./container-prune.js')).default({}, g);
+export async function prune(o: { all?: boolean; volumes?: boolean; filter?: string[] }, g: Globals): Promise<void> {
+  const filter = o.filter ?? [];
+  await (await import('./container-prune.js')).default({ filter }, g);
   (await import('./network.js')).prune({}, g);
-  await (await import('./images.js')).prune({ all: !!o.all }, g);
+  await (await import('./images.js')).prune({ all: !!o.all, filter }, g);
   if (o.volumes) (await import('./volume.js')).prune({}, g);
 }
 

@@ -3,7 +3,10 @@ import { volumeUsers } from '../../containers/lifecycle.js';
 import { parseLabel } from '../../containers/options.js';
 import { ConflictError, InputError } from '../../errors.js';
 import { parseVolumeOptions } from '../../volumes/driver.js';
+import { treeSize } from '../../fs/tree-size.js';
+import { humanSize } from '../../units.js';
 import { engineFor, printLines, type Globals } from '../globals.js';
+import { pruneFilter } from '../prune-filter.js';
 import { alignTable } from '../output.js';
 import { compile } from '../template.js';
 import { forEach } from './each.js';
@@ -45,14 +48,20 @@ export function inspect(names: string[], o: { format?: string }, g: Globals): vo
   } else process.stdout.write(`${JSON.stringify(vols, null, 4)}\n`);
 }
 
-export function prune(o: { all?: boolean }, g: Globals): void {
+export function prune(o: { all?: boolean; filter?: string[] }, g: Globals): void {
   const engine = engineFor(g);
+  const keep = pruneFilter(o.filter ?? [], ['label']);
   const removed: string[] = [];
+  let reclaimed = 0;
   for (const v of engine.volumes.list()) {
     if (!o.all && !v.Anonymous) continue;
+    if (!keep({ created: v.CreatedAt, labels: v.Labels })) continue;
     if (volumeUsers(engine, v.Name).length) continue;
+    // A bind volume's data is the host directory's: it is not reclaimed (and not deleted).
+    const size = v.Options?.o?.split(',').some((x) => x === 'bind' || x === 'rbind') ? 0 : treeSize(v.Mountpoint);
     engine.volumes.remove(v.Name, []);
     removed.push(v.Name);
+    reclaimed += size;
   }
-  process.stdout.write(`Deleted Volumes:\n${removed.map((r) => `${r}\n`).join('')}\nTotal reclaimed space: 0B\n`);
+  process.stdout.write(`Deleted Volumes:\n${removed.map((r) => `${r}\n`).join('')}\nTotal reclaimed space: ${humanSize(reclaimed)}\n`);
 }
