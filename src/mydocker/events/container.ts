@@ -1,11 +1,22 @@
 // Container events that need more than a record: a run's end (oom, then die with its exit
 // code, docker's order) and a kill (its signal as a number, as docker's attribute).
 import { parseSignal } from '../../spec/tables.js';
-import { emitContainer, type ContainerLike, type HasRun } from './journal.js';
+import { emitContainer, emitNetwork, type ContainerLike, type HasRun } from './journal.js';
 
-export function emitExit(engine: HasRun, rec: ContainerLike & { State?: { OOMKilled?: boolean } }, exitCode: number): void {
+type Networks = Record<string, { NetworkID?: string }>;
+
+/** A run's end: oom, die, then its networks' disconnect (docker's order). */
+export function emitExit(engine: HasRun, rec: ContainerLike & { State?: { OOMKilled?: boolean }; Networks?: Networks; HostConfig?: { NetworkMode?: string } }, exitCode: number): void {
   if (rec.State?.OOMKilled) emitContainer(engine, 'oom', rec);
   emitContainer(engine, 'die', rec, { exitCode: String(exitCode) });
+  emitNetworks(engine, 'disconnect', rec);
+}
+
+/** connect/disconnect of each network a container is on (none for none, host, container:X). */
+export function emitNetworks(engine: HasRun, action: 'connect' | 'disconnect', rec: ContainerLike & { Networks?: Networks; HostConfig?: { NetworkMode?: string } }): void {
+  const mode = rec.HostConfig?.NetworkMode ?? '';
+  if (mode === 'none' || mode === 'host' || mode.startsWith('container:')) return;
+  for (const [name, att] of Object.entries(rec.Networks ?? {})) emitNetwork(engine, action, att.NetworkID ?? name, name, rec.Id);
 }
 
 export function emitKill(engine: HasRun, rec: ContainerLike, signal: string | number): void {

@@ -99,3 +99,18 @@ function rotate(run: string, path: string, ino: number): void {
     release();
   }
 }
+
+/** An image's event: docker's Actor.ID (the image id, or the reference for pull/push) and its name. */
+export function emitImage(engine: HasRun, action: string, id: string, name: string): void {
+  emit(engine, 'image', action, id, { name });
+}
+
+/** A volume's event (ID: its name; docker's driver attribute). */
+export function emitVolume(engine: HasRun, action: string, name: string): void {
+  emit(engine, 'volume', action, name, { driver: 'local' });
+}
+
+/** A network's event: create/destroy, or connect/disconnect of `container`. */
+export function emitNetwork(engine: HasRun, action: string, id: string, name: string, container?: string): void {
+  emit(engine, 'network', action, id, { ...(container ? { container } : {}), name, type: 'bridge' });
+}
