@@ -11,7 +11,7 @@ import type { Engine } from '../engine.js';
 import { CommandError, ConflictError, InputError, MydockerError } from '../errors.js';
 import { trace } from '../../trace.js';
 import { crashPoint } from '../crash.js';
-import { emitExit, emitKill } from '../events/container.js';
+import { emitExit, emitKill, emitUnrecordedExit } from '../events/container.js';
 import { emitContainer } from '../events/journal.js';
 import { lockSync, type Release } from '../fs/locks.js';
 import { removeTree } from '../fs/remove.js';
@@ -850,7 +850,7 @@ export async function removeContainer(engine: Engine, id: string, opts: RemoveOp
 }
 
 function removeLocked(engine: Engine, rec: ContainerRecord, volumes: boolean): void {
-  if (rec.State.Status === 'running') emitExit(engine, rec, liveState(engine, rec).ExitCode); // a run whose exit nobody recorded (run --rm, rm -f)
+  emitUnrecordedExit(engine, rec, () => liveState(engine, rec).ExitCode); // a run whose exit nobody recorded (run --rm, rm -f)
   cancelPendingRestart(rec);
   rec.State.Status = 'removing';
   try {

@@ -12,6 +12,20 @@ export function emitExit(engine: HasRun, rec: ContainerLike & { State?: { OOMKil
   emitNetworks(engine, 'disconnect', rec);
 }
 
+/**
+ * The die of a run nobody recorded the exit of (a removal right after the process ended: `run
+ * --rm`, `rm -f`): only if the record, read now under the caller's lock, still says running —
+ * conmon's cleanup may have recorded it (and said die) first.
+ */
+export function emitUnrecordedExit(engine: HasRun & { containers: { read(id: string): { State: { Status: string } } } }, rec: Parameters<typeof emitExit>[1], exitCode: () => number): void {
+  try {
+    if (engine.containers.read(rec.Id).State.Status !== 'running') return;
+    emitExit(engine, rec, exitCode());
+  } catch {
+    /* an event is never worth failing the removal */
+  }
+}
+
 /** connect/disconnect of each network a container is on (none for none, host, container:X). */
 export function emitNetworks(engine: HasRun, action: 'connect' | 'disconnect', rec: ContainerLike & { Networks?: Networks; HostConfig?: { NetworkMode?: string } }): void {
   const mode = rec.HostConfig?.NetworkMode ?? '';

@@ -61,7 +61,10 @@ export function emit(engine: HasRun, type: EventType, action: string, id: string
 
 /** A container's event: name, image and its labels as attributes (docker's), plus `extra`. */
 export function emitContainer(engine: HasRun, action: string, rec: ContainerLike, extra: Record<string, string> = {}): void {
-  const attrs: Record<string, string> = { ...(rec.Config?.Labels ?? {}), image: rec.Image, name: rec.Name, ...extra };
+  const all: Record<string, string> = { ...(rec.Config?.Labels ?? {}), image: rec.Image, name: rec.Name, ...extra };
+  // Sorted, as Go's JSON encodes a map.
+  const attrs: Record<string, string> = {};
+  for (const k of Object.keys(all).sort()) attrs[k] = all[k]!;
   emit(engine, 'container', action, rec.Id, attrs, rec.Image);
 }
 
