@@ -277,6 +277,34 @@ describe('mydocker events', { concurrency: false }, () => {
   );
 
   it(
+    'networks: create, connect at the start (before it), disconnect after the die, network connect/disconnect, destroy',
+    withMydocker(async (md) => {
+      md.ok(['network', 'create', 'evnet']);
+      const netId = md.ok(['network', 'inspect', '--format', '{{.Id}}', 'evnet']).trim();
+      const id = md.ok(['create', '--name', 'nc', '--network', 'evnet', 'busybox', 'true']).trim();
+      md.ok(['start', 'nc']);
+      await waitFor(() => md.state('nc').Status === 'exited', 10_000, 'nc to exit');
+      md.ok(['network', 'disconnect', 'evnet', 'nc']);
+      md.ok(['network', 'connect', 'evnet', 'nc']);
+      md.ok(['rm', 'nc']);
+      md.ok(['network', 'rm', 'evnet']);
+      const evs = events(md).filter((e) => e.Type === 'network' || e.Actor.ID === id);
+      assert.deepEqual(
+        evs.map((e) => `${e.Type} ${e.Action}`),
+        ['network create', 'container create', 'network connect', 'container start', 'container die', 'network disconnect', 'network disconnect', 'network connect', 'container destroy', 'network destroy'],
+      );
+      for (const e of evs.filter((x) => x.Type === 'network')) {
+        assert.equal(e.Actor.ID, netId);
+        assert.equal(e.Actor.Attributes.name, 'evnet');
+        assert.equal(e.Actor.Attributes.type, 'bridge');
+        if (/connect/.test(e.Action)) assert.equal(e.Actor.Attributes.container, id);
+        assert.equal(e.status, undefined, "no legacy fields on network events (docker's)");
+      }
+      assert.deepEqual(events(md, '-f', 'network=evnet').length, 6);
+    }),
+  );
+
+  it(
     'health_status: healthy and unhealthy, only when the status changes',
     withMydocker(async (md) => {
       md.ok(['run', '-d', '--name', 'hc', ...NONE, '--health-cmd', 'cat /tmp/ok', '--health-interval', '100ms', '--health-retries', '1', 'busybox', 'sleep', '60']);

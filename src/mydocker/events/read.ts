@@ -215,16 +215,20 @@ export async function follow(path: string, o: FollowOptions): Promise<void> {
   // and by a poll in case the watch misses something (or cannot be set up).
   let wake: () => void = () => {};
   let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(dirname(path), (_ev, name) => {
-      if (!name || name.toString().startsWith(basename(path))) wake();
-    });
-    watcher.on('error', () => {});
-  } catch {
-    /* no run dir yet: the poll */
-  }
+  const watchDir = () => {
+    try {
+      watcher = watch(dirname(path), (_ev, name) => {
+        if (!name || name.toString().startsWith(basename(path))) wake();
+      });
+      watcher.on('error', () => {});
+    } catch {
+      /* no run dir yet: the poll, and another try at the next turn */
+    }
+  };
+  watchDir();
   try {
     while (!o.signal.aborted) {
+      if (!watcher) watchDir();
       if (untilMs !== undefined && Date.now() > untilMs) break;
       if (cur) deliver(cur.read(), false);
       // Rotated (or removed and made again): finish the old file, then take the new one from its start.

@@ -179,7 +179,7 @@ export class NetworkStore {
       writeAtomic(this.path(name), `${JSON.stringify(conf, null, 1)}\n`, 0o644);
       crashPoint('network:config-written');
       ensureBridge(bridgeName(id), plan.gateway, plan.subnet, req.mtu ?? 0);
-      emitNetwork(this.journal, 'create', id, name);
+      if (!builtin) emitNetwork(this.journal, 'create', id, name); // (docker's default network is there from its daemon's start: no event)
       return this.read(name)!;
     });
   }
