@@ -23,6 +23,15 @@ export interface EventMessage {
 
 export function parseLine(line: string): EventMessage | null {
   if (!line.trim()) return null;
+  const m = parseWhole(line);
+  if (m) return m;
+  // A write cut short by a full disk leaves a piece without its newline, and the next event is
+  // glued to it: that one is still whole at the end of the line.
+  const at = Math.max(line.lastIndexOf('{"status":'), line.lastIndexOf('{"Type":'));
+  return at > 0 ? parseWhole(line.slice(at)) : null;
+}
+
+function parseWhole(line: string): EventMessage | null {
   try {
     const m = JSON.parse(line) as EventMessage;
     if (typeof m.Type !== 'string' || typeof m.Action !== 'string' || !m.Actor) return null;
