@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from '
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { REPO } from '../helpers/runtime.js';
-import { cleanEnv, waitFor, withMydocker, type MydockerSandbox } from '../helpers/mydocker.js';
+import { cleanEnv, havePodman, Podman, waitFor, withMydocker, type MydockerSandbox } from '../helpers/mydocker.js';
 
 const NONE = ['--network', 'none'];
 
@@ -107,6 +107,33 @@ describe('mydocker events', { concurrency: false }, () => {
       // run --rm: the die is recorded by the removal, before the destroy.
       md.ok(['run', '--rm', '--name', 'gone', ...NONE, 'busybox', 'true']);
       assert.deepEqual(actionsOf(md, 'gone', 'exitCode'), ['create', 'attach', 'start', 'die exitCode=0', 'destroy']);
+    }),
+  );
+
+  it(
+    "podman as the control: a container's life gives the same events in the same order (podman's died/remove are docker's die/destroy)",
+    { skip: !havePodman() && 'podman is not installed' },
+    withMydocker(async (md) => {
+      const podman = new Podman();
+      let control: string[];
+      try {
+        const since = new Date(Date.now() - 1000).toISOString();
+        assert.equal(podman.run(['run', '--name', 'life', ...Podman.RUN_DEFAULTS, 'busybox', 'sh', '-c', 'exit 3']).status, 3);
+        assert.equal(podman.run(['rm', 'life']).status, 0);
+        const r = podman.run(['events', '--since', since, '--until', new Date(Date.now() + 1000).toISOString(), '--filter', 'container=life', '--format', '{{.Status}}']);
+        assert.equal(r.status, 0, r.stderr);
+        const names: Record<string, string> = { died: 'die', remove: 'destroy' };
+        control = r.stdout.split('\n').filter(Boolean).map((a) => names[a] ?? a);
+      } finally {
+        podman.cleanup();
+      }
+      assert.equal(md.run(['run', '--name', 'life', ...NONE, 'busybox', 'sh', '-c', 'exit 3']).status, 3);
+      md.ok(['rm', 'life']);
+      const ours = actionsOf(md, 'life');
+      // (podman's attach comes after its start, docker's before: the four the two share, in order.)
+      const shared = ['create', 'start', 'die', 'destroy'];
+      assert.deepEqual(ours.filter((a) => shared.includes(a)), control.filter((a) => shared.includes(a)));
+      assert.deepEqual(control.filter((a) => shared.includes(a)), shared);
     }),
   );
 
