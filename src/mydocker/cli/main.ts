@@ -518,7 +518,22 @@ program
   .option('-f, --format <template>', 'Go template (e.g. "{{.CgroupVersion}}", "{{json .}}")')
   .action(verb(() => import('./verbs/system.js').then((m) => ({ default: m.info }))));
 
+
+/** `events` and `system events`: docker's, from the journal under the run tree. */
+function eventsVerb(parent: Command, name: string) {
+  parent
+    .command(name)
+    .description('events of containers, images, volumes and networks: the past ones since --since, then new ones as they happen')
+    .option('--since <time>', 'events from this time (RFC 3339, a Unix timestamp or a duration like 10m; default: only new ones)')
+    .option('--until <time>', 'events up to this time, then exit (default: follow until interrupted)')
+    .option('-f, --filter <filter>', 'filter: container=, image=, event=, type=, volume=, network=, label=, scope=', collect)
+    .option('--format <template>', 'Go template (e.g. "{{.Type}} {{.Action}}", "{{json .}}") or json')
+    .action(verb(() => import('./verbs/events.js')));
+}
+eventsVerb(program, 'events');
+
 const system = program.command('system').description('manage mydocker as a whole');
+eventsVerb(system, 'events');
 system
   .command('df')
   .description('disk usage of images, containers and volumes')

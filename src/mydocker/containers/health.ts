@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { writeAtomic } from '../../container/store.js';
 import type { Engine } from '../engine.js';
 import { InputError } from '../errors.js';
+import { emitContainer } from '../events/journal.js';
 import { lockSync } from '../fs/locks.js';
 import type { ContainerRecord } from './record.js';
 import { liveState } from './status.js';
@@ -396,7 +397,9 @@ export async function runProbe(engine: Engine, id: string, exec: Exec): Promise<
   const run = rec.State.StartedAt;
   if (live.Paused) {
     // docker stops probing a paused container and calls it unhealthy.
-    update(engine, id, run, (h) => (h.Status = 'unhealthy'));
+    let was: HealthStatus = 'unhealthy';
+    update(engine, id, run, (h) => ((was = h.Status), (h.Status = 'unhealthy')));
+    if (was !== 'unhealthy') emitContainer(engine, 'health_status: unhealthy', rec);
     return hc.Interval;
   }
   const start = new Date();
@@ -444,7 +447,9 @@ export async function runProbe(engine: Engine, id: string, exec: Exec): Promise<
   const now = liveState(engine, after);
   if (!now.Running || after.State.StartedAt !== run) return null;
   let status: HealthStatus = 'starting';
+  let before: HealthStatus = 'starting';
   const recorded = update(engine, id, run, (h) => {
+    before = h.Status;
     h.Log = [...h.Log, { Start: start.toISOString(), End: end.toISOString(), ExitCode: exitCode, Output: output }].slice(-MAX_LOG);
     if (exitCode === 0) {
       h.FailingStreak = 0;
@@ -460,6 +465,7 @@ export async function runProbe(engine: Engine, id: string, exec: Exec): Promise<
     status = h.Status;
   });
   if (!recorded) return null;
+  if (status !== before) emitContainer(engine, `health_status: ${status}`, after); // docker's: on a change only
   // docker's getInterval: the start interval while in the start period and still starting.
   const inStart = Date.now() - Date.parse(run) < hc.StartPeriod / 1e6 && status === 'starting';
   return inStart ? hc.StartInterval : hc.Interval;

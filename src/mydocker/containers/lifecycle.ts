@@ -11,6 +11,8 @@ import type { Engine } from '../engine.js';
 import { CommandError, ConflictError, InputError, MydockerError } from '../errors.js';
 import { trace } from '../../trace.js';
 import { crashPoint } from '../crash.js';
+import { emitExit, emitKill, emitUnrecordedExit } from '../events/container.js';
+import { emitContainer } from '../events/journal.js';
 import { lockSync, type Release } from '../fs/locks.js';
 import { removeTree } from '../fs/remove.js';
 import type { Image } from '../images/types.js';
@@ -105,6 +107,7 @@ export async function createContainer(engine: Engine, imageRef: string, image: I
     crashPoint('create:rootfs-made');
     mkdirSync(join(engine.containers.path(id), 'bundle'), { mode: 0o700 });
     engine.containers.write(rec);
+    emitContainer(engine, 'create', rec);
     return { record: rec, warnings };
   } catch (e) {
     // Nothing of a half-made container is kept: it was never visible to anyone but us.
@@ -355,6 +358,7 @@ async function startLocked(engine: Engine, rec: ContainerRecord, opts: StartOpti
   rec.State.Pid = monitor.pid;
   delete rec.PendingRestart;
   engine.containers.write(rec);
+  emitContainer(engine, 'start', rec);
   startHealthChecker(engine, rec); // its healthcheck's checker, with the run (health.ts)
   crashPoint('start:health-started');
   return { monitor, pid: monitor.pid };
@@ -568,6 +572,7 @@ export function cleanupContainer(engine: Engine, id: string, opts: { waitForClie
       rec.State = { ...rec.State, Status: 'exited', ExitCode: live.ExitCode, FinishedAt: live.FinishedAt, Pid: 0, OOMKilled: wasOomKilled(engine, id) };
       decideRestart(rec, live.ExitCode, rec.State.StartedAt, live.FinishedAt);
       engine.containers.write(rec);
+      emitExit(engine, rec, live.ExitCode);
     }
     finishPreviousRun(engine, rec);
     if (rec.HostConfig.AutoRemove) removeLocked(engine, rec, true);
@@ -735,6 +740,7 @@ export async function stopContainer(engine: Engine, id: string, timeoutSec?: num
     } catch {
       /* exited meanwhile */
     }
+    emitKill(engine, rec, sig);
     const stopped = timeout >= 0 ? await waitStopped(engine, id, timeout * 1000) : await waitStopped(engine, id, 365 * 86400_000);
     if (!stopped) {
       try {
@@ -742,6 +748,7 @@ export async function stopContainer(engine: Engine, id: string, timeoutSec?: num
       } catch {
         /* exited meanwhile */
       }
+      emitKill(engine, rec, 'KILL');
       if (!(await waitStopped(engine, id, 10_000))) throw new MydockerError(`container ${rec.Name} did not stop after SIGKILL`);
     }
     await waitExitFile(engine, rec, 5000);
@@ -752,6 +759,7 @@ export async function stopContainer(engine: Engine, id: string, timeoutSec?: num
     if (!warn) throw e;
     warn(`container ${rec.Name} stopped, but its cleanup failed: ${(e as Error).message}`);
   }
+  if (live.Running) emitContainer(engine, 'stop', rec);
 }
 
 /** `kill`: a signal to the container's process; refused when it does not run (docker). */
@@ -778,6 +786,7 @@ export function killContainer(engine: Engine, id: string, signal = 'KILL'): void
   if (!live.Running) return;
   if (live.Paused && (sig === 9 || sig === 15)) engine.runtime.resume(id);
   engine.runtime.kill(id, sig);
+  emitKill(engine, rec, sig);
 }
 
 export interface RemoveOptions {
@@ -847,6 +856,7 @@ export async function removeContainer(engine: Engine, id: string, opts: RemoveOp
       } catch {
         /* exited meanwhile */
       }
+      emitKill(engine, rec, 'KILL');
       await waitStopped(engine, id, 10_000);
       await waitExitFile(engine, rec, 2000);
     }
@@ -867,6 +877,7 @@ export async function removeContainer(engine: Engine, id: string, opts: RemoveOp
 }
 
 function removeLocked(engine: Engine, rec: ContainerRecord, volumes: boolean): void {
+  emitUnrecordedExit(engine, rec, () => liveState(engine, rec).ExitCode); // a run whose exit nobody recorded (run --rm, rm -f)
   cancelPendingRestart(rec);
   rec.State.Status = 'removing';
   try {
@@ -875,6 +886,7 @@ function removeLocked(engine: Engine, rec: ContainerRecord, volumes: boolean): v
     /* the directory may be half gone already */
   }
   removeContainerFiles(engine, rec.Id, rec.Name, false, rec);
+  emitContainer(engine, 'destroy', rec);
   if (volumes) {
     for (const v of rec.AnonymousVolumes) {
       try {

@@ -22,6 +22,7 @@ import { ImageIndex, type ImageRecord, type IndexFile } from './image-index.js';
 import { LayerStore, type UnpackedLayer } from './layers.js';
 import { lock, sweepTemp, tempDir, type Release } from './locks.js';
 import type { Manifest } from './manifest.js';
+import { emitImage } from '../events/journal.js';
 import { familiarString, formatReference, isFullId, normalize, parseReference } from './reference.js';
 import type { ConfigChange, Image, ImageConfig, ImageRunConfig, Progress } from './types.js';
 
@@ -338,10 +339,13 @@ export class ImageStore {
     const ref = normalize(target);
     if (ref.digest !== undefined) throw new InputError(`refusing to create a tag with a digest reference: ${target}`);
     const full = formatReference(ref);
+    let id = '';
     await this.index.update((idx) => {
       const { record } = resolveIn(idx, src);
+      id = record.id;
       moveTag(idx, full, record.id, new Date().toISOString());
     });
+    emitImage({ paths: this.root }, 'tag', id, familiarString(full));
   }
 
   // ---------------------------------------------------------------- adding images
@@ -390,10 +394,13 @@ export class ImageStore {
       const lines: string[] = [];
       const deleted: ImageRecord[] = [];
       let remaining: IndexFile | undefined;
+      let target = '';
       await this.index.update((idx) => {
+        target = resolveIn(idx, ref).record.id;
         removeImage(idx, ref, opts, lines, deleted);
         remaining = idx;
       });
+      emitRemoval({ paths: this.root }, target, lines, deleted);
       // Layers and blobs of deleted images that nothing else references (an image deleted
       // with --force while a container uses it keeps its layers: the container needs them).
       if (deleted.length > 0 && remaining) {
@@ -633,6 +640,24 @@ class DeleteConflict extends ConflictError {
   ) {
     super(`conflict: unable to delete ${shortId(id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${what}`);
   }
+}
+
+/**
+ * docker's events of an rmi, from its lines: `untag` (name: the reference) for each Untagged
+ * line, under the image whose Deleted line follows (the one named when none does), and `delete`.
+ */
+function emitRemoval(engine: { paths: DataRoot }, target: string, lines: string[], deleted: ImageRecord[]): void {
+  const ids = new Set(deleted.map((r) => r.id));
+  let pending: string[] = [];
+  for (const l of lines) {
+    if (l.startsWith('Untagged: ')) pending.push(l.slice('Untagged: '.length));
+    const d = l.startsWith('Deleted: ') ? l.slice('Deleted: '.length) : '';
+    if (!ids.has(d)) continue;
+    for (const name of pending) emitImage(engine, 'untag', d, name);
+    pending = [];
+    emitImage(engine, 'delete', d, d);
+  }
+  for (const name of pending) emitImage(engine, 'untag', target, name);
 }
 
 /** docker's ImageDelete, on the index (the caller removes layers and blobs afterwards). */

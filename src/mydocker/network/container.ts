@@ -21,6 +21,8 @@ import { attach, detach, detachKnown, detachOne } from '../../network/hook/glue.
 import { allocate, release } from '../../network/ipam/allocator.js';
 import { contains, parseCidr, parseIPv4 } from '../../network/ip4.js';
 import { ConflictError, InputError, MydockerError } from '../errors.js';
+import { emitNetworks } from '../events/container.js';
+import { emitNetwork } from '../events/journal.js';
 import type { ContainerRecord, HostConfig, NetworkAttachment } from '../containers/record.js';
 import { liveState } from '../containers/status.js';
 import type { Engine } from '../engine.js';
@@ -167,6 +169,7 @@ export function prepareStart(engine: Engine, rec: ContainerRecord): StartNetwork
 
 /** After the start: the neighbours on user-defined networks learn the container's name. */
 export function joined(engine: Engine, rec: ContainerRecord): void {
+  emitNetworks(engine, 'connect', rec);
   refreshHosts(engine, Object.keys(rec.Networks));
 }
 
@@ -309,6 +312,7 @@ export function connect(engine: Engine, id: string, netRef: string, o: ConnectOp
     }
     rec.Networks[net.name] = att;
     engine.containers.write(rec);
+    emitNetwork(engine, 'connect', net.id, net.name, id);
     if (live.Running) refreshHosts(engine, Object.keys(rec.Networks));
   } finally {
     unlock();
@@ -335,8 +339,10 @@ export function disconnect(engine: Engine, id: string, netRef: string, force = f
         throw cniError(e);
       }
     }
+    const netId = rec.Networks[name]!.NetworkID ?? name;
     delete rec.Networks[name];
     engine.containers.write(rec);
+    emitNetwork(engine, 'disconnect', netId, name, id);
     refreshHosts(engine, others, id);
   } finally {
     unlock();

@@ -7,6 +7,7 @@
 // command finishes: create writes the conflist, then makes the bridge (a missing bridge is
 // made again when a container joins); rm drops the IPAM store and the bridge, then the
 // conflist (a conflist whose bridge is gone is still listed, and `network rm` finishes it).
+import { emitNetwork } from '../events/journal.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,8 +59,11 @@ export class NetworkStore {
   readonly dirs: StateDirs;
   /** The hook's org.mydocker.cni.statedir. */
   readonly hookStateDir: string;
+  /** Where its events go (the journal under the run tree). */
+  private readonly journal: { paths: { run: string } };
 
   constructor(paths: DataRoot) {
+    this.journal = { paths: { run: paths.run } };
     this.confDir = paths.networks;
     this.stateDir = paths.networkState;
     this.dirs = { ipam: join(this.stateDir, 'ipam'), plugin: join(this.stateDir, 'cni') };
@@ -175,6 +179,7 @@ export class NetworkStore {
       writeAtomic(this.path(name), `${JSON.stringify(conf, null, 1)}\n`, 0o644);
       crashPoint('network:config-written');
       ensureBridge(bridgeName(id), plan.gateway, plan.subnet, req.mtu ?? 0);
+      if (!builtin) emitNetwork(this.journal, 'create', id, name); // (docker's default network is there from its daemon's start: no event)
       return this.read(name)!;
     });
   }
@@ -206,6 +211,7 @@ export class NetworkStore {
     deleteBridge(net.bridge);
     crashPoint('network:bridge-deleted');
     rmSync(this.path(net.name), { force: true });
+    emitNetwork(this.journal, 'destroy', net.id, net.name);
   }
 
   /** Remove a network file that cannot be read (`network rm NAME` of a damaged config). */

@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomic } from '../../container/store.js';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
+import { emitVolume } from '../events/journal.js';
 import { removeTree } from '../fs/remove.js';
 import type { DataRoot } from '../paths.js';
 import { unmountVolume } from './driver.js';
@@ -85,6 +86,7 @@ export class VolumeStore {
       if ((code === 'EEXIST' || code === 'ENOTEMPTY') && this.exists(n)) return { volume: this.get(n), created: false };
       throw e;
     }
+    emitVolume({ paths: this.root }, 'create', n);
     return { volume, created: true };
   }
 
@@ -118,5 +120,6 @@ export class VolumeStore {
     mkdirSync(this.root.tmp, { recursive: true, mode: 0o700 });
     renameSync(join(this.dir, name), trash);
     removeTree(trash);
+    emitVolume({ paths: this.root }, 'destroy', name);
   }
 }

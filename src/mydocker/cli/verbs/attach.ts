@@ -3,6 +3,7 @@
 // its exit code when it ends; the detach keys (ctrl-p ctrl-q) leave it running.
 import { holdAttachLock, waitContainer } from '../../containers/lifecycle.js';
 import { liveState } from '../../containers/status.js';
+import { emitContainer } from '../../events/journal.js';
 import { ConflictError, InputError } from '../../errors.js';
 import { foreground, parseDetachKeys } from '../foreground.js';
 import { engineFor, type Globals } from '../globals.js';
@@ -27,6 +28,7 @@ export default async function (ref: string, o: { stdin?: boolean; sigProxy?: str
   });
   // Held until we have read the exit code: the monitor's cleanup (and --rm) waits for it.
   const release = holdAttachLock(engine, id);
+  emitContainer(engine, 'attach', rec);
   const waiting = new AbortController(); // a detach stops the wait for the exit
   try {
     session.attachRunning(waitContainer(engine, id, waiting.signal).then(() => undefined));

@@ -3,6 +3,7 @@
 import { loadDefaultIfNamed } from '../../images/resolve.js';
 import { liveState } from '../../containers/status.js';
 import { InputError } from '../../errors.js';
+import { emitImage } from '../../events/journal.js';
 import { progressRenderer } from '../../images/progress.js';
 import { familiarString } from '../../images/reference.js';
 import type { Engine } from '../../engine.js';
@@ -171,6 +172,7 @@ export async function importVerb(file: string, ref: string | undefined, o: { cha
   try {
     const id = await engine.images.importRootfs(file, { ...(ref ? { ref } : {}), changes: o.change ?? [], ...(o.message ? { message: o.message } : {}), ...(platform ? { platform } : {}), progress });
     progress.stop();
+    emitImage(engine, 'import', id, ref ?? id);
     printLines([id]);
   } finally {
     progress.stop();
@@ -184,6 +186,11 @@ export async function load(o: { input?: string; quiet?: boolean }, g: Globals): 
   try {
     const lines = await engine.images.load(o.input ?? '-', progress ? { progress } : {});
     progress?.stop();
+    for (const l of lines) {
+      const m = /^Loaded image(?: ID)?: (.+)$/.exec(l);
+      const id = m ? engine.findImage(m[1]!)?.id : undefined;
+      if (id) emitImage(engine, 'load', id, m![1]!);
+    }
     printLines(lines);
   } finally {
     progress?.stop();
@@ -197,6 +204,7 @@ export async function save(refs: string[], o: { output?: string }, g: Globals): 
   const progress = o.output ? await progressRenderer(process.stdout) : undefined;
   try {
     await engine.images.save(refs, o.output ?? '-', progress ? { progress } : {});
+    for (const r of refs) emitImage(engine, 'save', engine.findImage(r)?.id ?? r, r);
   } finally {
     progress?.stop();
   }

@@ -1,5 +1,6 @@
 import { liveState } from '../../containers/status.js';
 import { ConflictError } from '../../errors.js';
+import { emitContainer } from '../../events/journal.js';
 import { engineFor, printLines, type Globals } from '../globals.js';
 import { forEach } from './each.js';
 
@@ -8,10 +9,12 @@ export default async function (refs: string[], _o: unknown, g: Globals): Promise
   printLines(
     await forEach(refs, (ref) => {
       const id = engine.containers.resolve(ref);
-      const live = liveState(engine, engine.containers.read(id));
+      const rec = engine.containers.read(id);
+      const live = liveState(engine, rec);
       if (!live.Running) throw new ConflictError(`Container ${id} is not running`);
       if (live.Paused) throw new ConflictError(`Container ${id} is already paused`);
       engine.runtime.pause(id);
+      emitContainer(engine, 'pause', rec);
     }),
   );
 }

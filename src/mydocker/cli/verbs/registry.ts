@@ -1,5 +1,6 @@
 // Registry verbs: pull, push, login, logout — thin calls on ../../registry/.
 import { InputError } from '../../errors.js';
+import { emitImage } from '../../events/journal.js';
 import { parseReference } from '../../images/reference.js';
 import { transferRenderer } from '../../registry/progress.js';
 import { engineFor, type Globals } from '../globals.js';
@@ -21,6 +22,7 @@ export async function pull(name: string, o: CommonOptions & { platform?: string;
       insecureRegistries: o.insecureRegistry ?? [],
       warn: (l) => void process.stderr.write(`${l}\n`),
     });
+    emitImage(engine, 'pull', r.ref, parseReference(r.ref).name);
     process.stdout.write(`${r.ref}\n`);
   } finally {
     reporter.stop();
@@ -36,6 +38,7 @@ export async function push(name: string, o: CommonOptions & { quiet?: boolean; a
   const reporter = transferRenderer(process.stdout, { quiet: !!o.quiet });
   try {
     const results = await pushImage(engine.images, name, { reporter, allTags: !!o.allTags, insecureRegistries: o.insecureRegistry ?? [] });
+    for (const r of results) emitImage(engine, 'push', `${ref.name}:${r.tag}`, ref.name);
     if (o.quiet) for (const r of results) process.stdout.write(`${ref.name}:${r.tag}\n`);
   } finally {
     reporter.stop();

@@ -1,4 +1,5 @@
 import { validateName } from '../../containers/store.js';
+import { emitContainer } from '../../events/journal.js';
 import { refreshHosts } from '../../network/hosts.js';
 import { engineFor, type Globals } from '../globals.js';
 
@@ -11,8 +12,10 @@ export default function (ref: string, newName: string, _o: unknown, g: Globals):
     const rec = engine.containers.read(id);
     if (rec.Name === name) return;
     engine.containers.rename(id, rec.Name, name);
+    const oldName = rec.Name;
     rec.Name = name;
     engine.containers.write(rec);
+    emitContainer(engine, 'rename', rec, { oldName });
   } finally {
     unlock?.();
   }

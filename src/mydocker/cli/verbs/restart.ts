@@ -1,5 +1,6 @@
 // `restart`: stop, then start.
 import { startContainer, stopContainer } from '../../containers/lifecycle.js';
+import { emitContainer } from '../../events/journal.js';
 import { InputError } from '../../errors.js';
 import { engineFor, printLines, type Globals } from '../globals.js';
 import { forEach } from './each.js';
@@ -12,6 +13,7 @@ export default async function (refs: string[], o: { time?: string }, g: Globals)
     await stopContainer(engine, id, o.time === undefined ? undefined : Number(o.time));
     // A start by the user: as docker, RestartCount (the policy's restarts) starts over at 0.
     (await startContainer(engine, id)).monitor.release();
+    emitContainer(engine, 'restart', engine.containers.read(id));
   });
   printLines(done);
 }

@@ -3,6 +3,7 @@
 import { trace } from '../../../trace.js';
 import { holdAttachLock, finishForeground, removeContainer, startContainer } from '../../containers/lifecycle.js';
 import type { RunFlags } from '../../containers/options.js';
+import { emitContainer } from '../../events/journal.js';
 import { InputError } from '../../errors.js';
 import { foreground, parseDetachKeys, terminalSize } from '../foreground.js';
 import { engineFor, warn, type Globals } from '../globals.js';
@@ -27,6 +28,7 @@ export default async function (imageArg: string, command: string[], o: RunFlags,
   }
   const session = foreground(engine, id, { stdin: !!o.interactive, tty: !!o.tty, ...(detachKeys ? { detachKeys } : {}) });
   const release = holdAttachLock(engine, id);
+  emitContainer(engine, 'attach', record);
   try {
     let started;
     try {

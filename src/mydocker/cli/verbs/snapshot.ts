@@ -1,6 +1,7 @@
 // `export` and `commit`.
 import { commitContainer, exportContainer } from '../../containers/snapshot.js';
 import { InputError } from '../../errors.js';
+import { emitContainer } from '../../events/journal.js';
 import { progressRenderer } from '../../images/progress.js';
 import { engineFor, printLines, type Globals } from '../globals.js';
 
@@ -11,6 +12,7 @@ export async function exportVerb(ref: string, o: { output?: string }, g: Globals
   const progress = o.output ? await progressRenderer(process.stdout) : undefined;
   try {
     await exportContainer(engine, id, o.output ?? '-', progress);
+    emitContainer(engine, 'export', engine.containers.read(id));
   } finally {
     progress?.stop();
   }
@@ -30,6 +32,7 @@ export async function commit(ref: string, target: string | undefined, o: { autho
       progress,
     });
     progress.stop();
+    emitContainer(engine, 'commit', engine.containers.read(id), { comment: o.message ?? '', imageID: image, imageRef: target ?? '', ...(o.author ? { author: o.author } : {}) });
     printLines([image]);
   } finally {
     progress.stop();

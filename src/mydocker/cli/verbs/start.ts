@@ -1,6 +1,7 @@
 // `start`: start created or stopped containers; -a attaches the (single) container's output.
 import { finishForeground, holdAttachLock, startContainer } from '../../containers/lifecycle.js';
 import { liveState } from '../../containers/status.js';
+import { emitContainer } from '../../events/journal.js';
 import { InputError } from '../../errors.js';
 import { foreground, parseDetachKeys, terminalSize } from '../foreground.js';
 import { engineFor, printLines, warn, type Globals } from '../globals.js';
@@ -14,6 +15,7 @@ export default async function (refs: string[], o: { attach?: boolean; interactiv
     const rec = engine.containers.read(id);
     const session = foreground(engine, id, { stdin: !!o.interactive && rec.Config.OpenStdin, tty: rec.Config.Tty, ...(o.detachKeys !== undefined ? { detachKeys: parseDetachKeys(o.detachKeys) } : {}) });
     const release = holdAttachLock(engine, id);
+    emitContainer(engine, 'attach', rec);
     try {
       const started = await startContainer(engine, id, { beforeStart: (m) => session.beforeStart(m), consoleSize: terminalSize() });
       if ((await session.done()) === 'detached') {

@@ -1,5 +1,6 @@
 import { liveState } from '../../containers/status.js';
 import { ConflictError } from '../../errors.js';
+import { emitContainer } from '../../events/journal.js';
 import { engineFor, printLines, type Globals } from '../globals.js';
 import { forEach } from './each.js';
 
@@ -8,8 +9,10 @@ export default async function (refs: string[], _o: unknown, g: Globals): Promise
   printLines(
     await forEach(refs, (ref) => {
       const id = engine.containers.resolve(ref);
-      if (!liveState(engine, engine.containers.read(id)).Paused) throw new ConflictError(`Container ${id} is not paused`);
+      const rec = engine.containers.read(id);
+      if (!liveState(engine, rec).Paused) throw new ConflictError(`Container ${id} is not paused`);
       engine.runtime.resume(id);
+      emitContainer(engine, 'unpause', rec);
     }),
   );
 }
