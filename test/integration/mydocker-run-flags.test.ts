@@ -274,6 +274,30 @@ describe('mydocker volume create -o (the local driver\'s options)', () => {
   }));
 });
 
+describe('mydocker run -a', () => {
+  it('shows only the streams attached (the log keeps both); bad streams and -d are refused', withMydocker((md) => {
+    const script = ['sh', '-c', 'echo out; echo err >&2'];
+    if (havePodman()) {
+      const podman = new Podman();
+      try {
+        const p = podman.run(['run', '--rm', ...Podman.RUN_DEFAULTS, '-a', 'stderr', 'busybox', ...script]);
+        assert.deepEqual([p.status, p.stdout, p.stderr], [0, '', 'err\n'], 'podman (control)');
+      } finally {
+        podman.cleanup();
+      }
+    }
+    const r = md.run(['run', '--name', 'att', '--network', 'none', '-a', 'stderr', 'busybox', ...script]);
+    assert.deepEqual([r.status, r.stdout, r.stderr], [0, '', 'err\n']);
+    assert.equal(md.ok(['logs', 'att']), 'out\n', 'the log has stdout too');
+    md.ok(['rm', 'att']);
+    assert.equal(md.ok(['run', '--rm', '--network', 'none', '-a', 'stdout', 'busybox', ...script]), 'out\n');
+    assert.equal(md.ok(['run', '--rm', '-i', '-a', 'stdin', '-a', 'stdout', '--network', 'none', 'busybox', 'cat'], { input: 'piped\n' }), 'piped\n');
+    assert.match(md.run(['run', '--rm', '-a', 'foo', 'busybox', 'true']).stderr, /^mydocker: invalid argument "foo" for "-a, --attach" flag/);
+    assert.match(md.run(['run', '-d', '-a', 'stdout', 'busybox', 'true']).stderr, /^mydocker: Conflicting options: -a and -d/);
+    assert.deepEqual(md.ids(), [], 'nothing made by the refused ones');
+  }));
+});
+
 describe('mydocker run --init', () => {
   it('an init is PID 1: the command gets stop\'s SIGTERM (exit 143, no SIGKILL after the timeout), and exit codes pass through', withMydocker((md) => {
     if (havePodman()) {

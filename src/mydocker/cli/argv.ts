@@ -20,6 +20,7 @@ export interface FlagSpec {
 /** The options of `run` and `create` (create ignores -d/--rm … as docker does for some). */
 export const RUN_FLAGS: FlagSpec[] = [
   { long: 'detach', short: 'd', value: false, help: 'run in the background and print the container ID' },
+  { long: 'attach', short: 'a', value: true, repeat: true, help: 'attach to STDIN, STDOUT or STDERR (default: the output streams)' },
   { long: 'interactive', short: 'i', value: false, help: 'keep STDIN open even if not attached' },
   { long: 'tty', short: 't', value: false, help: 'allocate a pseudo-TTY' },
   { long: 'rm', value: false, help: 'remove the container when it exits' },

@@ -16,6 +16,8 @@ export interface ForegroundOptions {
   sigProxy?: boolean;
   /** Typed on stdin, these bytes detach us and leave the container running (docker's ctrl-p,ctrl-q). */
   detachKeys?: Buffer;
+  /** run -a: the output streams shown (default both); the others are only in the log. */
+  streams?: ReadonlySet<'stdout' | 'stderr'>;
 }
 
 /** docker's default detach sequence, ctrl-p ctrl-q. */
@@ -68,6 +70,7 @@ export function foreground(engine: Engine, id: string, opts: ForegroundOptions):
     attachRunning(done: Promise<void>) {
       exited = done;
       attached = attach(engine.paths.monitors, shortId(id), (stream, data) => {
+        if (opts.streams && !opts.streams.has(stream)) return;
         (stream === 'stderr' && !opts.tty ? process.stderr : process.stdout).write(data);
       });
       const a = attached;

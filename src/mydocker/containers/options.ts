@@ -18,6 +18,8 @@ import type { ContainerConfig, DeviceMapping, HostConfig, MountPoint, PortBindin
 export interface RunFlags extends HealthFlags {
   name?: string;
   detach?: boolean;
+  /** -a: the streams a foreground run attaches to (stdin, stdout, stderr). */
+  attach?: string[];
   interactive?: boolean;
   tty?: boolean;
   rm?: boolean;

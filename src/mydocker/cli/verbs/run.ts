@@ -13,6 +13,7 @@ export default async function (imageArg: string, command: string[], o: RunFlags,
   const engine = engineFor(g);
   if (o.interactive && o.tty && !o.detach && !process.stdin.isTTY) throw new InputError('the input device is not a TTY (drop -t, or run from a terminal)');
   const detachKeys = o.detachKeys !== undefined ? parseDetachKeys(o.detachKeys) : undefined;
+  const streams = attachStreams(o);
   const record = await createFor(engine, imageArg, command, o);
   const id = record.Id;
   if (o.detach) {
@@ -26,7 +27,7 @@ export default async function (imageArg: string, command: string[], o: RunFlags,
     process.stdout.write(`${id}\n`);
     return 0;
   }
-  const session = foreground(engine, id, { stdin: !!o.interactive, tty: !!o.tty, ...(detachKeys ? { detachKeys } : {}) });
+  const session = foreground(engine, id, { stdin: !!o.interactive && (!streams || streams.stdin), tty: !!o.tty, ...(detachKeys ? { detachKeys } : {}), ...(streams ? { streams: streams.out } : {}) });
   const release = holdAttachLock(engine, id);
   emitContainer(engine, 'attach', record);
   try {
@@ -52,4 +53,19 @@ export default async function (imageArg: string, command: string[], o: RunFlags,
     session.close();
     release();
   }
+}
+
+/** docker's -a: which of stdin, stdout and stderr a foreground run attaches to (undefined: the default). */
+function attachStreams(o: RunFlags): { stdin: boolean; out: Set<'stdout' | 'stderr'> } | undefined {
+  if (!o.attach?.length) return undefined;
+  if (o.detach) throw new InputError('Conflicting options: -a and -d');
+  const out = new Set<'stdout' | 'stderr'>();
+  let stdin = false;
+  for (const a of o.attach) {
+    const s = a.toLowerCase();
+    if (s === 'stdin') stdin = true;
+    else if (s === 'stdout' || s === 'stderr') out.add(s);
+    else throw new InputError(`invalid argument ${JSON.stringify(a)} for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`);
+  }
+  return { stdin, out };
 }
