@@ -9,22 +9,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from '
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { REPO } from '../helpers/runtime.js';
+import type { EventMessage } from '../../src/mydocker/events/read.js';
 import { cleanEnv, havePodman, Podman, waitFor, withMydocker, type MydockerSandbox } from '../helpers/mydocker.js';
 
 const NONE = ['--network', 'none'];
 
-interface Ev {
-  status?: string;
-  id?: string;
-  from?: string;
-  Type: string;
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  scope: string;
-  time: number;
-  timeNano: bigint;
-  line: string;
-}
+/** An event as the tests read it back: the journal's message, with the line it was printed as. */
+type Ev = Omit<EventMessage, 'raw'> & { line: string };
 
 const parse = (line: string): Ev => {
   const e = JSON.parse(line) as Ev;
